@@ -1,0 +1,103 @@
+"""The exceptions Jikimi raises, one tree rooted at :class:`JikimiError`.
+
+Every message says what was wrong and what to do about it::
+
+    JikimiError
+    ├── WorkspaceError            workspace missing, unreadable or not initialised
+    ├── SettingsError             a setting out of bounds or of the wrong type
+    ├── MediaError                a file that cannot be hashed safely (carries ``reason``)
+    │   ├── EmptyMedia            zero bytes
+    │   ├── UnsupportedMedia      not an image or video we decode (text named .jpg, ...)
+    │   ├── CorruptMedia          truncated or undecodable
+    │   ├── MediaTooLarge         over the file-size limit
+    │   ├── DecompressionBomb     over the pixel limit
+    │   └── VideoTooLong          over the duration limit
+    ├── SignalValueError          a malformed signal value (wrong width, not hex, ...)
+    ├── UnknownSignalType         a signal type Jikimi does not know
+    ├── BankError
+    │   ├── BankNotFound
+    │   ├── BankExists
+    │   └── EntryNotFound
+    ├── ImportFormatError         a bad line in an imported hash list (carries ``line``)
+    └── CustodyError              the custody log does not verify
+"""
+
+from __future__ import annotations
+
+
+class JikimiError(Exception):
+    """Base of every error Jikimi raises on purpose."""
+
+
+class WorkspaceError(JikimiError):
+    """The workspace is missing, unreadable or not initialised."""
+
+
+class SettingsError(JikimiError):
+    """A setting is out of bounds or of the wrong type."""
+
+
+class MediaError(JikimiError):
+    """A file cannot be hashed safely. ``reason`` is a short stable code for records."""
+
+    reason = "media_error"
+
+
+class EmptyMedia(MediaError):
+    reason = "empty"
+
+
+class UnsupportedMedia(MediaError):
+    reason = "unsupported"
+
+
+class CorruptMedia(MediaError):
+    reason = "corrupt"
+
+
+class MediaTooLarge(MediaError):
+    reason = "too_large"
+
+
+class DecompressionBomb(MediaError):
+    reason = "decompression_bomb"
+
+
+class VideoTooLong(MediaError):
+    reason = "video_too_long"
+
+
+class SignalValueError(JikimiError, ValueError):
+    """A signal value is malformed."""
+
+
+class UnknownSignalType(JikimiError, ValueError):
+    """A signal type that Jikimi does not know."""
+
+
+class BankError(JikimiError):
+    """A bank operation failed."""
+
+
+class BankNotFound(BankError):
+    pass
+
+
+class BankExists(BankError):
+    pass
+
+
+class EntryNotFound(BankError):
+    pass
+
+
+class ImportFormatError(JikimiError):
+    """A bad line in an imported hash list; ``line`` is 1-based."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
+class CustodyError(JikimiError):
+    """The custody log does not verify."""

@@ -1,0 +1,88 @@
+"""Plain data passed between the steps. No behaviour beyond validation-free containers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+MediaType = Literal["image", "animation", "video"]
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One fact computed from media: a hash value (fixed-width lowercase hex) and its quality."""
+
+    type: str
+    value: str
+    quality: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What decoding learned about a file, recorded with its media record."""
+
+    media_type: MediaType
+    mime: str
+    width: int
+    height: int
+    frames: int = 1
+    duration: float | None = None
+    orientation: int | None = None
+    mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A signal within a bank entry's threshold. ``transform`` names the query's dihedral
+    transform that matched (``None`` for the original orientation)."""
+
+    bank: str
+    entry_id: int
+    signal_type: str
+    distance: int
+    bank_kind: str = "known-abuse"
+    transform: str | None = None
+    suppressed_by: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "bank": self.bank,
+            "entry_id": self.entry_id,
+            "signal_type": self.signal_type,
+            "distance": self.distance,
+            "bank_kind": self.bank_kind,
+        }
+        if self.transform is not None:
+            out["transform"] = self.transform
+        if self.suppressed_by is not None:
+            out["suppressed_by"] = self.suppressed_by
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What one pipeline step did to an item: failures are data, never swallowed."""
+
+    step: str
+    component: str
+    ok: bool
+    duration_ms: float
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class MediaSignals:
+    """All signals of one file, plus what decoding learned, or the error that stopped it."""
+
+    file: str
+    size: int
+    sha256: str | None = None
+    signals: dict[str, Signal] = field(default_factory=dict)
+    info: MediaInfo | None = None
+    # PDQ of the eight dihedral transforms of the image, keyed by transform name.
+    pdq_transforms: dict[str, str] = field(default_factory=dict)
+    # vPDQ frames: (frame_number, quality, pdq_hex, timestamp_seconds)
+    vpdq_frames: list[tuple[int, int, str, float]] = field(default_factory=list)
+    error: str | None = None
+    error_reason: str | None = None
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,119 @@
+"""Typed settings: every setting has a default, a help text and bounds.
+
+Sources, strongest first: environment (``JIKIMI_<NAME>``), the workspace's ``settings.toml``,
+the defaults below. ``jikimi init`` writes the file with every setting and its help.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from jikimi.errors import SettingsError
+
+SETTINGS_FILE = "settings.toml"
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("JIKIMI_HOME") or Path.home() / ".jikimi").expanduser()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JIKIMI_", extra="forbid")
+
+    home: Path = Field(default_factory=default_home, description="Workspace folder.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the store; empty means SQLite at HOME/jikimi.db.",
+    )
+    operator: str = Field(
+        default_factory=lambda: os.environ.get("USER") or "unknown",
+        description="Who runs the commands; recorded in custody events.",
+    )
+    max_file_bytes: int = Field(
+        default=2 * 1024**3, ge=1, description="Largest file hashed, in bytes."
+    )
+    max_image_pixels: int = Field(
+        default=100_000_000,
+        ge=1,
+        le=2_000_000_000,
+        description="Largest image decoded, in pixels (guards against decompression bombs).",
+    )
+    max_video_seconds: float = Field(
+        default=4 * 3600, gt=0, description="Longest video hashed, in seconds."
+    )
+    vpdq_seconds_per_hash: float = Field(
+        default=1.0, gt=0, le=60, description="vPDQ samples one frame per this many seconds."
+    )
+    pdq_min_quality: int = Field(
+        default=50, ge=0, le=100, description="PDQ hashes below this quality are not kept."
+    )
+    pdq_threshold: int = Field(
+        default=31, ge=0, le=64, description="Default PDQ match distance of a new bank."
+    )
+    keep_media: bool = Field(
+        default=False,
+        description="Keep an encrypted copy of scanned media in the vault (default hash-only).",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = default_home() / SETTINGS_FILE
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'jikimi.db'}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from environment, file and defaults; a bad value raises :class:`SettingsError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise SettingsError(
+            f"invalid settings ({problems}); fix {default_home() / SETTINGS_FILE} "
+            "or the JIKIMI_* environment variables"
+        ) from exc
+
+
+def render_settings_file(settings: Settings) -> str:
+    """The settings file ``jikimi init`` writes: every setting, its help, its value."""
+    lines = ["# Jikimi workspace settings. Environment variables JIKIMI_<NAME> override these.", ""]
+    for name, field in Settings.model_fields.items():
+        if name == "home":
+            continue
+        value = getattr(settings, name)
+        lines.append(f"# {field.description}")
+        if value is None:
+            lines.append(f"# {name} = ")
+        elif isinstance(value, bool):
+            lines.append(f"{name} = {'true' if value else 'false'}")
+        elif isinstance(value, int | float):
+            lines.append(f"{name} = {value}")
+        else:
+            lines.append(f'{name} = "{value}"')
+        lines.append("")
+    return "\n".join(lines)
