@@ -79,6 +79,7 @@ class MediaSignals:
     sha256: str | None = None
     signals: dict[str, Signal] = field(default_factory=dict)
     info: MediaInfo | None = None
+    pdq_quality: int | None = None
     # PDQ of the eight dihedral transforms of the image, keyed by transform name.
     pdq_transforms: dict[str, str] = field(default_factory=dict)
     # vPDQ frames: (frame_number, quality, pdq_hex, timestamp_seconds)
@@ -86,3 +87,26 @@ class MediaSignals:
     error: str | None = None
     error_reason: str | None = None
     notes: list[str] = field(default_factory=list)
+
+
+BankKind = Literal["known-abuse", "known-benign"]
+
+
+@dataclass(frozen=True, slots=True)
+class BankSpec:
+    """What matching needs to know of a bank."""
+
+    name: str
+    kind: BankKind = "known-abuse"
+    pdq_threshold: int = 31
+    try_transforms: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySpec:
+    """One active (not withdrawn) bank entry, as matching sees it."""
+
+    entry_id: int
+    bank: str
+    signal_type: str
+    value: str
