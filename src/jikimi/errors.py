@@ -6,6 +6,7 @@ Every message says what was wrong and what to do about it::
     ├── WorkspaceError            workspace missing, unreadable or not initialised
     ├── SettingsError             a setting out of bounds or of the wrong type
     ├── MediaError                a file that cannot be hashed safely (carries ``reason``)
+    │   ├── UnreadableMedia       cannot be read at all (missing, permissions, I/O error)
     │   ├── EmptyMedia            zero bytes
     │   ├── UnsupportedMedia      not an image or video we decode (text named .jpg, ...)
     │   ├── CorruptMedia          truncated or undecodable
@@ -19,7 +20,8 @@ Every message says what was wrong and what to do about it::
     │   ├── BankExists
     │   └── EntryNotFound
     ├── ImportFormatError         a bad line in an imported hash list (carries ``line``)
-    └── CustodyError              the custody log does not verify
+    ├── CustodyError              the custody log does not verify
+    └── VaultError                a vault blob is missing, damaged, or under another key
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ class MediaError(JikimiError):
     """A file cannot be hashed safely. ``reason`` is a short stable code for records."""
 
     reason = "media_error"
+
+
+class UnreadableMedia(MediaError):
+    reason = "unreadable"
 
 
 class EmptyMedia(MediaError):
@@ -101,3 +107,7 @@ class ImportFormatError(JikimiError):
 
 class CustodyError(JikimiError):
     """The custody log does not verify."""
+
+
+class VaultError(JikimiError):
+    """A vault blob is missing, damaged, or was not written with this master key."""
