@@ -41,7 +41,9 @@ def parse_vpdq(value: str) -> list[VpdqFrame]:
         try:
             quality, seconds = int(parts[1]), float(parts[2])
         except ValueError:
-            raise SignalValueError(f"vpdq frame {i} has a non-numeric field: {item!r:.80}") from None
+            raise SignalValueError(f"vpdq frame {i} has a non-numeric field: {item!r:.80}") from (
+                None
+            )
         if not _PDQ.fullmatch(pdq) or not 0 <= quality <= 100 or not seconds >= 0:
             raise SignalValueError(f"vpdq frame {i} is out of range: {item!r:.80}")
         frames.append(VpdqFrame(pdq, quality, seconds))
