@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The example run on the embedded default (SQLite in $JIKIMI_HOME, default ~/.jikimi):
+# benign synthetic media, a bank holding one of them, a scan that finds its copies.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+jikimi=.venv/bin/jikimi
+samples="${SAMPLES:-$(mktemp -d)/samples}"
+.venv/bin/python scripts/make_samples.py "$samples" >/dev/null
+$jikimi init
+$jikimi bank show example-known >/dev/null 2>&1 || $jikimi bank create example-known
+$jikimi bank add example-known "$samples/known.jpg" --note "benign stand-in for a known image"
+$jikimi scan "$samples"
+code=$?
+echo "scan exit code $code (0 clean, 3 some files failed, 4 known-abuse match, 5 both)"
+$jikimi custody verify

@@ -1,0 +1,57 @@
+"""The ``jikimi`` command: one Typer app, one module per command group.
+
+Exit codes: 0 success; 1 an error stopped the command (the message says what to do); 2 bad
+usage; ``scan`` adds 3 (some files failed), 4 (a known-abuse match), 5 (both).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from jikimi import __version__
+from jikimi.cli import bank, custody, hash, init, match, scan
+from jikimi.errors import JikimiError
+
+EXIT_ERROR = 1
+
+
+def build_app() -> typer.Typer:
+    """The CLI, built on demand (never at import time) so tests get a fresh one."""
+    app = typer.Typer(
+        name="jikimi",
+        help="Find, remove and document deepfake sexual-abuse imagery.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback(invoke_without_command=True)
+    def _root(
+        version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    ) -> None:
+        if version:
+            typer.echo(__version__)
+            raise typer.Exit()
+
+    init.register(app)
+    hash.register(app)
+    app.add_typer(bank.build(), name="bank")
+    match.register(app)
+    scan.register(app)
+    app.add_typer(custody.build(), name="custody")
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    app = build_app()
+    try:
+        app(args=argv, prog_name="jikimi", standalone_mode=True)
+    except JikimiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()
