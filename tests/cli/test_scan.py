@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from tests.cli.conftest import Runner
-from tests.support.pictures import photo_like
+
+from jikimi.demo.synthetic import photo_like
 
 
 def _samples(folder: Path) -> dict[str, Path]:

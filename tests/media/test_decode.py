@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from tests.support.pictures import photo_like
 from tests.support.testdata import shared_testdata
 
+from jikimi.demo.synthetic import photo_like
 from jikimi.errors import (
     CorruptMedia,
     DecompressionBomb,

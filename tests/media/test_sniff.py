@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 
 import pytest
-from tests.support.pictures import photo_like
 from tests.support.testdata import shared_testdata
 
+from jikimi.demo.synthetic import photo_like
 from jikimi.media.sniff import describe, sniff
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
-from tests.support.pictures import photo_like
 from tests.support.testdata import shared_testdata
 
+from jikimi.demo.synthetic import photo_like
 from jikimi.errors import UnknownSignalType
 from jikimi.media.limits import Limits
 from jikimi.model import MediaSignals

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from tests.support.pictures import photo_like
 from tests.support.testdata import shared_testdata
 
+from jikimi.demo.synthetic import photo_like
 from jikimi.media.decode import decode_image, to_rgb_array
 from jikimi.media.limits import Limits
 from jikimi.signals.base import hamming_hex

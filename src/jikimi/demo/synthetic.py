@@ -1,4 +1,8 @@
-"""Benign synthetic pictures for tests: gradients, flat shapes and noise; no people, ever."""
+"""Benign synthetic pictures for tests and demos: gradients, flat shapes and noise.
+
+No people and no real photos, ever: these stand in for media wherever Jikimi shows or tests
+itself.
+"""
 
 from __future__ import annotations
 
