@@ -94,3 +94,10 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_sessions(engine)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The whole suite runs offline: sockets to anything but loopback are refused."""
+    from tests.support import offline
+
+    offline.install()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -174,3 +175,19 @@ def test_killed_scan_loses_nothing_and_resumes(workspace: Path, tmp_path: Path) 
 def test_scan_rejects_unknown_engine(cli: Runner, workspace: Path, flag: str) -> None:
     run = cli("scan", ".", flag, "--engine", "ray")
     assert run.code == 2
+
+
+def test_custody_verify_catches_an_edited_event(
+    cli: Runner, workspace: Path, tmp_path: Path
+) -> None:
+    _samples(tmp_path / "in")
+    cli("scan", tmp_path / "in", "--workers", "0")
+    assert cli("custody", "verify").code == 0
+    with sqlite3.connect(workspace / "jikimi.db") as db:
+        db.execute("UPDATE custody_events SET actor = 'someone else' WHERE seq = 2")
+    db.close()
+    run = cli("custody", "verify", "--json")
+    assert run.code == 1
+    report = run.json_lines()[0]
+    assert report["ok"] is False
+    assert any("2" in problem for problem in report["problems"])
