@@ -96,6 +96,7 @@ def register(app: typer.Typer) -> None:
             if writer:
                 writer.writeheader()
             err = stderr_console()
+            share_terminal = err.is_terminal and sys.stdout.isatty()
             with Progress(
                 TextColumn("scanning"),
                 BarColumn(),
@@ -105,6 +106,8 @@ def register(app: typer.Typer) -> None:
                 console=err,
                 disable=not err.is_terminal,
                 transient=True,
+                redirect_stdout=False,  # results go to stdout even when it is a file
+                redirect_stderr=False,
             ) as progress:
                 task = progress.add_task("scan", total=len(planned), rate=0.0)
                 for result in scanner.run(planned):
@@ -113,7 +116,11 @@ def register(app: typer.Typer) -> None:
                     elif writer:
                         writer.writerow(_csv_row(result))
                     else:
-                        sys.stdout.write(_line(result) + "\n")
+                        line = _line(result)
+                        if share_terminal:  # print above the bar, not through it
+                            progress.console.print(line, markup=False, highlight=False)
+                        else:
+                            sys.stdout.write(line + "\n")
                     elapsed = progress.tasks[0].elapsed or 0.0
                     done = progress.tasks[0].completed + 1
                     progress.update(task, advance=1, rate=done / elapsed if elapsed else 0.0)
