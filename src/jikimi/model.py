@@ -59,17 +59,6 @@ class Match:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class StepResult:
-    """What one pipeline step did to an item: failures are data, never swallowed."""
-
-    step: str
-    component: str
-    ok: bool
-    duration_ms: float
-    error: str | None = None
-
-
 @dataclass(slots=True)
 class MediaSignals:
     """All signals of one file, plus what decoding learned, or the error that stopped it."""
