@@ -42,6 +42,9 @@ from jikimi.model import MediaInfo
 # this long: PDQ downsamples to 64x64 anyway, and above this the hash moves by a few bits at most.
 DRAFT_MIN_SIDE = 512
 
+# Fast mode resamples the drafted luma so PDQ's box window is at most this many pixels (odd).
+_MAX_WINDOW = 5
+
 # Formats whose multi-frame files are animations (multi-page TIFF and MPO are still images).
 _ANIMATED_FORMATS = frozenset({"GIF", "WEBP", "PNG"})
 
@@ -53,7 +56,8 @@ _EXIF_ORIENTATION = 0x0112
 
 @dataclass(frozen=True)
 class DecodedImage:
-    """The pixels PDQ hashes: uint8, shape (H, W, 3), C-contiguous; and what decoding learned."""
+    """The pixels PDQ hashes: uint8, shape (H, W, 3), C-contiguous (in fast mode, large JPEGs:
+    a read-only view of one luma plane as three channels); and what decoding learned."""
 
     rgb: np.ndarray
     info: MediaInfo
@@ -170,13 +174,19 @@ def _orientation(im: Image.Image) -> int | None:
 
 
 def load_rgb(im: Image.Image, *, draft: bool = False) -> np.ndarray:
-    """Decode the pixels of an opened image into the uint8 (H, W, 3) array PDQ hashes."""
-    if draft:
-        _apply_draft(im)
+    """Decode the pixels of an opened image into the uint8 (H, W, 3) array PDQ hashes.
+
+    ``draft`` (fast mode): large JPEGs are decoded as luma only at a reduced size (see
+    :func:`_draft_luma`); the result is then a read-only view whose three channels are that one
+    plane. Everything else is decoded in full, exactly as without ``draft``.
+    """
+    target = _draft_luma(im) if draft else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im.load()
+        if target is not None and im.mode == "L":
+            return _luma_as_rgb(im, target)
         rgb = to_rgb_array(im)
     except Image.DecompressionBombError as exc:
         raise DecompressionBomb(f"{exc}; raise max_image_pixels if it is genuine") from None
@@ -188,18 +198,58 @@ def load_rgb(im: Image.Image, *, draft: bool = False) -> np.ndarray:
     return rgb
 
 
-def _apply_draft(im: Image.Image) -> None:
-    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the result keeps its shorter side at
-    least :data:`DRAFT_MIN_SIDE`; smaller images are decoded in full so they stay bit-exact."""
+def _draft_luma(im: Image.Image) -> tuple[int, int] | None:
+    """Ask libjpeg for the luma plane only (JPEG's Y uses PDQ's BT.601 luma weights, so chroma
+    decoding, upsampling and colour conversion are skipped) at 1/2, 1/4 or 1/8 DCT scale, the
+    smallest that keeps the shorter side at least :data:`DRAFT_MIN_SIDE`. Returns the size to
+    resample the plane to before hashing (:func:`pdq_friendly_size`), or ``None`` when the image
+    is decoded in full: not a YCbCr/grey JPEG, or a shorter side under ``2 * DRAFT_MIN_SIDE``,
+    which keeps every such image bit-exact with the reference."""
     if im.format != "JPEG" or im.mode not in ("RGB", "L"):
-        return
+        return None
     width, height = im.size
     short = min(width, height)
     if short < 2 * DRAFT_MIN_SIDE:
-        return
+        return None
     # Pillow picks the largest scale whose result is at least the requested size.
     factor = DRAFT_MIN_SIDE / short
-    im.draft(im.mode, (math.ceil(width * factor), math.ceil(height * factor)))
+    if im.draft("L", (math.ceil(width * factor), math.ceil(height * factor))) is None:
+        return None
+    return pdq_friendly_size((width, height), im.size)
+
+
+def pdq_friendly_size(full: tuple[int, int], decoded: tuple[int, int]) -> tuple[int, int]:
+    """Per axis, the size at most ``decoded`` at which PDQ's own blur matches its blur of the
+    full-size image.
+
+    PDQ blurs with two box passes of ``ceil(n / 128)`` pixels (the Jarosz filter) before taking
+    64 samples. For an axis of ``n`` full-size pixels with window ``w``, resampling it to
+    ``n * k / w`` pixels (``k < w``) gives window ``k``, the same width in full-size pixels. ``k``
+    is odd because PDQ's box is off-centre by half a pixel for even windows (measured: even ``k``
+    moves the hash 2-3 times as far), and at most :data:`_MAX_WINDOW`, which bounds the pixels
+    PDQ filters. 1920x1080 becomes 640x360 (windows 15 and 9 become 5 and 3).
+    """
+    return (
+        _friendly_axis(full[0], decoded[0]),
+        _friendly_axis(full[1], decoded[1]),
+    )
+
+
+def _friendly_axis(full: int, decoded: int) -> int:
+    window = -(-full // 128)
+    for k in range(_MAX_WINDOW, 0, -2):
+        if k < window and (size := round(full * k / window)) <= decoded:
+            return size
+    return decoded
+
+
+def _luma_as_rgb(im: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    if im.size != size:
+        im = im.resize(size, Image.Resampling.BILINEAR)
+    luma = np.asarray(im)
+    # PDQ's luma of three equal channels is that channel (the weights sum to 1); a broadcast
+    # view, not a copy. It is read-only, which pdqhash accepts.
+    return np.broadcast_to(luma[:, :, np.newaxis], (*luma.shape, 3))
 
 
 def to_rgb_array(im: Image.Image) -> np.ndarray:

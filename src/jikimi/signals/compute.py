@@ -49,9 +49,10 @@ def compute_signals(
 
     ``min_quality``: PDQ hashes below it are not kept (a note says so). ``seconds_per_hash``:
     vPDQ sampling, 0 for every frame. ``transforms``: also the PDQ of the eight dihedral
-    transforms. ``fast``: decode large JPEGs at a reduced scale (a few bits off the exact hash;
-    images whose shorter side is under 1024 pixels stay bit-exact). ``want``: the signal types
-    to compute, ``None`` for all that apply.
+    transforms. ``fast``: hash only the luma of large JPEGs, decoded at a reduced scale (a few
+    bits off the exact hash, see docs/benchmarks-hashing.md; images whose shorter side is under
+    1024 pixels stay bit-exact). ``want``: the signal types to compute, ``None`` for all that
+    apply.
     """
     wanted = ALL_SIGNALS if want is None else frozenset(signal_format(w).name for w in want)
     result = MediaSignals(file=str(path), size=0)
