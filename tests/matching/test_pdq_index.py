@@ -18,9 +18,18 @@ from tests.conformance.index import (
 
 from jikimi.errors import SignalValueError
 from jikimi.matching.hexbits import as_words, bytes_to_pdq, chunk_keys, flip_masks, hamming_rows
-from jikimi.matching.pdq_index import BruteForcePdqIndex, MultiIndexPdqIndex, pdq_to_bytes
+from jikimi.matching.pdq_index import (
+    BruteForcePdqIndex,
+    MultiIndexPdqIndex,
+    numba_available,
+    pdq_to_bytes,
+)
 
 RADII = (0, 8, 31, 32, 64)
+NEEDS_NUMBA = pytest.mark.skipif(not numba_available(), reason="numba is not installed")
+#: both query engines, each checked against the reference (the numba kernel is compiled once per
+#: machine: ``cache=True``)
+BACKENDS = [pytest.param("numba", marks=NEEDS_NUMBA), "numpy"]
 
 
 class TestBruteForceConformance(PdqIndexConformance):
@@ -33,11 +42,46 @@ class TestMultiIndexConformance(PdqIndexConformance):
         return MultiIndexPdqIndex()
 
 
+@NEEDS_NUMBA
+class TestMultiIndexNumbaConformance(PdqIndexConformance):
+    """Small indexes scan rather than probe: this runs the numba kernel's probes throughout."""
+
+    def make_index(self) -> MultiIndexPdqIndex:
+        index = MultiIndexPdqIndex(backend="numba")
+        index._PROBE_COST = 0
+        return index
+
+
+class TestMultiIndexNumpyConformance(PdqIndexConformance):
+    def make_index(self) -> MultiIndexPdqIndex:
+        index = MultiIndexPdqIndex(backend="numpy")
+        index._PROBE_COST = 0
+        return index
+
+
 class TestMultiIndexTinyTailConformance(PdqIndexConformance):
     """Every add goes through the table merge, 13-bit substrings straddle word boundaries."""
 
     def make_index(self) -> MultiIndexPdqIndex:
         return MultiIndexPdqIndex(substring_bits=13, tail_limit=0)
+
+
+class TestMultiIndexTinyTailNumpyConformance(TestMultiIndexTinyTailConformance):
+    def make_index(self) -> MultiIndexPdqIndex:
+        return MultiIndexPdqIndex(substring_bits=13, tail_limit=0, backend="numpy")
+
+
+def test_backend_selection() -> None:
+    assert MultiIndexPdqIndex(backend="numpy").backend == "numpy"
+    auto = MultiIndexPdqIndex().backend
+    assert auto == ("numba" if numba_available() else "numpy")
+    if numba_available():
+        assert MultiIndexPdqIndex(backend="numba").backend == "numba"
+    else:
+        with pytest.raises(ImportError):
+            MultiIndexPdqIndex(backend="numba")
+    with pytest.raises(ValueError):
+        MultiIndexPdqIndex(backend="gpu")  # type: ignore[arg-type]
 
 
 def _queries(rng: np.random.Generator, codes: np.ndarray, count: int) -> np.ndarray:
@@ -60,6 +104,7 @@ def _corpora() -> dict[str, np.ndarray]:
 CORPORA = _corpora()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("corpus", sorted(CORPORA))
 @pytest.mark.parametrize(
     "params",
@@ -67,12 +112,14 @@ CORPORA = _corpora()
     ids=["auto", "b9-merges", "b16", "threads"],
 )
 def test_fast_index_equals_reference_through_removes_and_re_adds(
-    corpus: str, params: dict[str, int]
+    corpus: str, params: dict[str, int], backend: str
 ) -> None:
     codes = CORPORA[corpus]
     rng = np.random.default_rng(5)
     ids = rng.permutation(len(codes)).astype(np.int64) * 3 + 1
-    fast, ref = MultiIndexPdqIndex(**params), BruteForcePdqIndex()
+    fast = MultiIndexPdqIndex(**params, backend=backend)  # type: ignore[arg-type]
+    ref = BruteForcePdqIndex()
+    assert fast.backend == backend
     fast._PROBE_COST = 0  # probe the tables at every radius, even where a scan is cheaper
     half = len(codes) // 2
     for index in (fast, ref):  # a bulk build, then adds that land in the tail and merge
@@ -90,6 +137,9 @@ def test_fast_index_equals_reference_through_removes_and_re_adds(
         return total
 
     assert same() > 0
+    fast._PROBE_COST = MultiIndexPdqIndex._PROBE_COST  # and by a linear scan where cheaper
+    same()
+    fast._PROBE_COST = 0
     gone = rng.choice(ids, size=len(ids) // 3, replace=False).tolist()
     fast.remove(gone)
     ref.remove(gone)
@@ -110,22 +160,27 @@ def test_clustered_results_crowd_the_boundary() -> None:
     assert sum(d in (30, 31, 32) for d in found) >= 20
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
     flips=st.lists(st.integers(0, 64), min_size=1, max_size=60),
     radius=st.integers(0, 64),
     removed=st.lists(st.integers(0, 59), max_size=20),
     bits=st.sampled_from([None, 8, 11, 16, 20]),
+    backend=st.sampled_from(["numba", "numpy"] if numba_available() else ["numpy"]),
 )
 def test_property_fast_equals_reference(
-    seed: int, flips: list[int], radius: int, removed: list[int], bits: int | None
+    seed: int, flips: list[int], radius: int, removed: list[int], bits: int | None, backend: str
 ) -> None:
     rng = np.random.default_rng(seed)
     centre = random_corpus(1, seed % 1000)[0]
     codes = np.stack([flip(rng, centre, k) for k in flips])
     ids = np.arange(len(codes), dtype=np.int64)
-    fast = MultiIndexPdqIndex(substring_bits=bits, tail_limit=int(rng.integers(0, 30)))
+    fast = MultiIndexPdqIndex(
+        substring_bits=bits,
+        tail_limit=int(rng.integers(0, 30)),
+        backend=backend,  # type: ignore[arg-type]
+    )
     fast._PROBE_COST = 0  # always probe the tables, never fall back to a linear scan
     fast.add(ids, codes)
     fast.remove(removed)
@@ -185,3 +240,18 @@ def test_flip_masks_and_distances() -> None:
     assert hamming_rows(as_words(a), as_words(b)).tolist() == expected
     full = np.full((1, 32), 255, dtype=np.uint8)
     assert hamming_rows(as_words(full), as_words(np.zeros((1, 32), np.uint8))).tolist() == [256]
+
+
+@NEEDS_NUMBA
+def test_numba_rows_over_the_result_cap_are_redone_exactly() -> None:
+    codes = CORPORA["clustered"]
+    ids = np.arange(len(codes), dtype=np.int64)
+    index, ref = MultiIndexPdqIndex(backend="numba", threads=2), BruteForcePdqIndex()
+    index._CAP = 2  # most rows overflow the first pass
+    index._PROBE_COST = 0
+    index.add(ids, codes)
+    ref.add(ids, codes)
+    queries = codes[:1_000:25]
+    got = index.query_many(queries, 40)
+    assert got == ref.query_many(queries, 40)
+    assert max(map(len, got)) > 2
