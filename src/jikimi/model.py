@@ -76,6 +76,8 @@ class MediaSignals:
     error: str | None = None
     error_reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Set when the caller's skip test said this media needs no more work (already recorded).
+    skipped: bool = False
 
 
 BankKind = Literal["known-abuse", "known-benign"]

@@ -93,6 +93,22 @@ def test_transforms_off(tmp_path: Path) -> None:
     assert plain.signals == full.signals
 
 
+def test_skip_stops_after_the_digests(tmp_path: Path) -> None:
+    data = _jpeg_bytes()
+    path = _write(tmp_path, "x.jpg", data)
+    asked: list[str] = []
+
+    def recorded(sha256: str) -> bool:
+        asked.append(sha256)
+        return True
+
+    skipped = compute_signals(path, Limits(), skip=recorded)
+    assert skipped.skipped and asked == [hashlib.sha256(data).hexdigest()]
+    assert skipped.sha256 == asked[0] and skipped.info is None and "pdq" not in skipped.signals
+    fresh = compute_signals(path, Limits(), skip=lambda _: False)
+    assert not fresh.skipped and "pdq" in fresh.signals
+
+
 def test_zero_bytes(tmp_path: Path) -> None:
     result = compute_signals(_write(tmp_path, "empty.jpg", b""), Limits())
     _assert_error(result, "empty", "empty")

@@ -21,7 +21,6 @@ from jikimi.media.limits import Limits
 from jikimi.model import Match, MediaSignals, Signal
 from jikimi.pipeline.walk import WalkProblem, walk
 from jikimi.signals.compute import compute_signals
-from jikimi.signals.crypto import file_digests
 from jikimi.store.db import make_engine, make_sessions
 from jikimi.store.media_repo import MediaStore
 from jikimi.workspace import TOOL, Workspace
@@ -30,6 +29,9 @@ EXIT_OK = 0
 EXIT_FILES_FAILED = 3
 EXIT_MATCH = 4
 EXIT_MATCH_AND_FILES_FAILED = 5
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,24 +117,17 @@ def _init_worker(database_url: str) -> None:
 def _signals_or_skip(job: _Job, store: MediaStore | None = None) -> MediaSignals | str:
     """Signals of one file, or its SHA-256 when that media is already recorded."""
     store = store or _worker_store
-    path = Path(job.path)
-    if store is not None:
-        try:
-            if path.stat().st_size <= job.limits.max_file_bytes:
-                sha256 = file_digests(path)["sha256"]
-                if store.seen(sha256):
-                    return sha256
-        except OSError:
-            pass  # compute_signals reports the same problem as data
-    return compute_signals(
-        path,
+    media = compute_signals(
+        Path(job.path),
         job.limits,
         min_quality=job.min_quality,
         seconds_per_hash=job.seconds_per_hash,
         transforms=job.options.transforms,
         fast=job.options.fast,
         want=job.options.want,
+        skip=None if store is None else store.seen,
     )
+    return media.sha256 if media.skipped and media.sha256 else media
 
 
 class Scanner:
@@ -252,10 +247,6 @@ class Scanner:
 
 def _replace_path(job: _Job, path: Path) -> _Job:
     return _Job(str(path), job.limits, job.min_quality, job.seconds_per_hash, job.options)
-
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def _in_order(

@@ -14,6 +14,7 @@ becomes ``error`` (one line: what was wrong and what to do) and ``error_reason``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from jikimi.errors import MediaError, UnreadableMedia, UnsupportedMedia
@@ -44,6 +45,7 @@ def compute_signals(
     transforms: bool = True,
     fast: bool = False,
     want: frozenset[str] | None = None,
+    skip: Callable[[str], bool] | None = None,
 ) -> MediaSignals:
     """The signals of the file at ``path`` (see the module docstring for the order).
 
@@ -52,12 +54,15 @@ def compute_signals(
     transforms. ``fast``: hash only the luma of large JPEGs, decoded at a reduced scale (a few
     bits off the exact hash, see docs/benchmarks-hashing.md; images whose shorter side is under
     1024 pixels stay bit-exact). ``want``: the signal types to compute, ``None`` for all that
-    apply.
+    apply. ``skip``: called with the SHA-256 once it is known; when it answers true the rest is
+    not computed and the result is marked ``skipped`` (a scan resuming over recorded media).
     """
     wanted = ALL_SIGNALS if want is None else frozenset(signal_format(w).name for w in want)
     result = MediaSignals(file=str(path), size=0)
     try:
-        _compute(path, limits, result, wanted, min_quality, seconds_per_hash, transforms, fast)
+        _compute(
+            path, limits, result, wanted, min_quality, seconds_per_hash, transforms, fast, skip
+        )
     except MediaError as exc:
         result.error = " ".join(str(exc).split()) or exc.reason
         result.error_reason = exc.reason
@@ -73,6 +78,7 @@ def _compute(
     seconds_per_hash: float,
     transforms: bool,
     fast: bool,
+    skip: Callable[[str], bool] | None,
 ) -> None:
     try:
         result.size = path.stat().st_size
@@ -90,6 +96,9 @@ def _compute(
             f"the file cannot be read ({exc.strerror or exc}); check it exists and is readable"
         ) from None
     result.sha256 = digests["sha256"]
+    if skip is not None and skip(result.sha256):
+        result.skipped = True
+        return
     for name in DIGESTS:
         if name in wanted:
             result.signals[name] = Signal(name, digests[name])
