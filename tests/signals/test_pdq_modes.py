@@ -188,7 +188,7 @@ def test_hash_is_fixed_width_with_leading_zeros() -> None:
 
 
 # Fast mode against the exact hash on benign photo-like JPEGs. The benchmark measures mean 2.7,
-# max 8 bits on 50 such 1920x1080 images (docs/benchmarks-hashing.md); the bound leaves room.
+# max 8 bits on 50 such 1920x1080 images (docs/benchmarks.md); the bound leaves room.
 FAST_BOUND = 10
 
 

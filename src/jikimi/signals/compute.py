@@ -52,7 +52,7 @@ def compute_signals(
     ``min_quality``: PDQ hashes below it are not kept (a note says so). ``seconds_per_hash``:
     vPDQ sampling, 0 for every frame. ``transforms``: also the PDQ of the eight dihedral
     transforms. ``fast``: hash only the luma of large JPEGs, decoded at a reduced scale (a few
-    bits off the exact hash, see docs/benchmarks-hashing.md; images whose shorter side is under
+    bits off the exact hash, see docs/benchmarks.md; images whose shorter side is under
     1024 pixels stay bit-exact). ``want``: the signal types to compute, ``None`` for all that
     apply. ``skip``: called with the SHA-256 once it is known; when it answers true the rest is
     not computed and the result is marked ``skipped`` (a scan resuming over recorded media).
