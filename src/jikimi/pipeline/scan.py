@@ -114,8 +114,8 @@ def _init_worker(database_url: str) -> None:
     _worker_store = MediaStore(make_sessions(make_engine(database_url)))
 
 
-def _signals_or_skip(job: _Job, store: MediaStore | None = None) -> MediaSignals | str:
-    """Signals of one file, or its SHA-256 when that media is already recorded."""
+def _signals(job: _Job, store: MediaStore | None = None) -> MediaSignals:
+    """Signals of one file; only its digests (``skipped``) when it is already recorded."""
     store = store or _worker_store
     media = compute_signals(
         Path(job.path),
@@ -127,7 +127,7 @@ def _signals_or_skip(job: _Job, store: MediaStore | None = None) -> MediaSignals
         want=job.options.want,
         skip=None if store is None else store.seen,
     )
-    return media.sha256 if media.skipped and media.sha256 else media
+    return media
 
 
 class Scanner:
@@ -163,14 +163,14 @@ class Scanner:
 
     def _compute(
         self, planned: list[Path | WalkProblem]
-    ) -> Iterator[tuple[Path | WalkProblem, MediaSignals | str | None]]:
+    ) -> Iterator[tuple[Path | WalkProblem, MediaSignals | None]]:
         jobs = (
             (item, None if isinstance(item, WalkProblem) else _replace_path(self._job, item))
             for item in planned
         )
         if self.options.workers <= 0:
             for item, job in jobs:
-                yield item, None if job is None else _signals_or_skip(job, self.ws.media)
+                yield item, None if job is None else _signals(job, self.ws.media)
             return
         url = self.ws.settings.resolved_database_url
         with ProcessPoolExecutor(
@@ -179,14 +179,14 @@ class Scanner:
             initializer=_init_worker,
             initargs=(url,),
         ) as pool:
-            yield from _in_order(pool, _signals_or_skip, jobs, window=4 * self.options.workers)
+            yield from _in_order(pool, _signals, jobs, window=4 * self.options.workers)
 
-    def _handle(self, item: Path | WalkProblem, outcome: MediaSignals | str | None) -> ScanResult:
+    def _handle(self, item: Path | WalkProblem, outcome: MediaSignals | None) -> ScanResult:
         if isinstance(item, WalkProblem):
             return ScanResult(file=item.path, error=item.message, error_reason=item.reason)
-        if isinstance(outcome, str):
-            return self._skipped(item, outcome)
         assert outcome is not None
+        if outcome.skipped and outcome.sha256:
+            return self._skipped(item, outcome.sha256)
         return self._record(item, outcome)
 
     def _skipped(self, path: Path, sha256: str) -> ScanResult:
