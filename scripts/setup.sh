@@ -25,4 +25,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[${extras}]"
+# The Stable Diffusion watermark decoder; its declared torch dependency serves only RivaGAN.
+.venv/bin/python -m pip install -q --no-deps "invisible-watermark==0.2.0"
 echo "jikimi installed in .venv ($(.venv/bin/jikimi --version))"

@@ -15,6 +15,8 @@ Every message says what was wrong and what to do about it::
     │   └── VideoTooLong          over the duration limit
     ├── SignalValueError          a malformed signal value (wrong width, not hex, ...)
     ├── UnknownSignalType         a signal type Jikimi does not know
+    ├── ExtractorUnavailable      an extractor cannot run here (names what to install)
+    ├── ModelVerificationError    model weights do not match their recorded SHA-256
     ├── BankError
     │   ├── BankNotFound
     │   ├── BankExists
@@ -79,6 +81,15 @@ class SignalValueError(JikimiError, ValueError):
 
 class UnknownSignalType(JikimiError, ValueError):
     """A signal type that Jikimi does not know."""
+
+
+class ExtractorUnavailable(JikimiError):
+    """An extractor cannot run here; the message names the package to install. The registry
+    disables that extractor and the others still run."""
+
+
+class ModelVerificationError(ExtractorUnavailable):
+    """Model weights on disk do not match the SHA-256 recorded for them."""
 
 
 class BankError(JikimiError):

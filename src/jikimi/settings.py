@@ -6,6 +6,7 @@ the defaults below. ``jikimi init`` writes the file with every setting and its h
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -58,6 +59,36 @@ class Settings(BaseSettings):
     )
     pdq_threshold: int = Field(
         default=31, ge=0, le=64, description="Default PDQ match distance of a new bank."
+    )
+    disabled_signals: list[str] = Field(
+        default_factory=list,
+        description="Extractors never to run, by name (e.g. faces); hashes always run.",
+    )
+    cascade_face_threshold: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Faces are detected only on media whose nudity score reaches this.",
+    )
+    nudity_batch_size: int = Field(
+        default=16, ge=1, le=256, description="Images per nudity model batch."
+    )
+    face_upsample: int = Field(
+        default=1, ge=0, le=3, description="Times the face detector upsamples (finds small faces)."
+    )
+    watermark_min_bits: int = Field(
+        default=44,
+        ge=24,
+        le=48,
+        description="Bits of the 48-bit Stable Diffusion watermark that must agree to report it.",
+    )
+    context_lexicon_dir: Path | None = Field(
+        default=None,
+        description="Folder of extra context lexicons (*.yaml) added to the shipped ones.",
+    )
+    synthetic_model: Path | None = Field(
+        default=None,
+        description="Manifest (YAML) of an optional ONNX synthetic-image detector; off if empty.",
     )
     keep_media: bool = Field(
         default=False,
@@ -113,6 +144,8 @@ def render_settings_file(settings: Settings) -> str:
             lines.append(f"{name} = {'true' if value else 'false'}")
         elif isinstance(value, int | float):
             lines.append(f"{name} = {value}")
+        elif isinstance(value, list):
+            lines.append(f"{name} = {json.dumps([str(v) for v in value])}")
         else:
             lines.append(f'{name} = "{value}"')
         lines.append("")
