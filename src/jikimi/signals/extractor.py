@@ -133,4 +133,3 @@ class TextExtractor(Protocol):
 
 
 Extractor = MediaExtractor | TextExtractor
-
