@@ -9,7 +9,7 @@ python-threatexchange's ``SignalType`` (one type, one module, one small protocol
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -23,15 +23,52 @@ FindingStatus = Literal["ok", "not_applicable", "error"]
 COST_ORDER: dict[str, int] = {"cheap": 0, "moderate": 1, "expensive": 2}
 
 
-@dataclass(frozen=True, slots=True)
 class MediaInput:
-    """One decoded media as extractors see it. ``rgb`` is the full-resolution RGB image (first
-    frame of an animation); ``None`` for videos, which extractors read from ``path``."""
+    """One media as extractors see it: ``path``, raw bytes ``data``, ``info`` and ``rgb``, the
+    full-resolution RGB image (first frame of an animation; ``None`` for videos, which
+    extractors read from ``path``).
 
-    path: Path
-    data: bytes
-    info: MediaInfo
-    rgb: np.ndarray | None = field(default=None, repr=False, compare=False)
+    ``data`` and ``rgb`` may be given or loaded on first use by the ``load_data`` and
+    ``load_rgb`` callables, so a cascade that stops early never decodes what it does not need.
+    """
+
+    __slots__ = ("_data", "_load_data", "_load_rgb", "_rgb", "info", "path")
+
+    def __init__(
+        self,
+        path: Path,
+        data: bytes | None = None,
+        info: MediaInfo | None = None,
+        rgb: np.ndarray | None = None,
+        *,
+        load_data: Callable[[], bytes] | None = None,
+        load_rgb: Callable[[], np.ndarray | None] | None = None,
+    ) -> None:
+        if info is None:
+            raise ValueError("MediaInput needs the MediaInfo of the media")
+        self.path = path
+        self.info = info
+        self._data = data
+        self._rgb = rgb
+        self._load_data = load_data
+        self._load_rgb = load_rgb
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = self._load_data() if self._load_data else self.path.read_bytes()
+        return self._data
+
+    @property
+    def rgb(self) -> np.ndarray | None:
+        if self._rgb is None and self._load_rgb is not None:
+            self._rgb = self._load_rgb()
+            self._load_rgb = None
+        return self._rgb
+
+    def __repr__(self) -> str:
+        size = f"{self.info.width}x{self.info.height}"
+        return f"MediaInput({self.path!s}, {self.info.media_type}, {size})"
 
 
 @dataclass(frozen=True, slots=True)
