@@ -59,6 +59,32 @@ class Match:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What one pipeline step did to an item: failures are data, never swallowed. ``note``
+    says why a step was skipped (a stop, a condition, media it does not apply to)."""
+
+    step: str
+    component: str
+    ok: bool
+    duration_ms: float = 0.0
+    error: str | None = None
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "step": self.step,
+            "component": self.component,
+            "ok": self.ok,
+            "duration_ms": round(self.duration_ms, 3),
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        if self.note is not None:
+            out["note"] = self.note
+        return out
+
+
 @dataclass(slots=True)
 class MediaSignals:
     """All signals of one file, plus what decoding learned, or the error that stopped it."""
@@ -78,6 +104,8 @@ class MediaSignals:
     notes: list[str] = field(default_factory=list)
     # Set when the caller's skip test said this media needs no more work (already recorded).
     skipped: bool = False
+    # The decoded full-resolution RGB image (uint8 H x W x 3), in memory only: never recorded.
+    rgb: Any = field(default=None, repr=False, compare=False)
 
 
 BankKind = Literal["known-abuse", "known-benign"]

@@ -8,28 +8,30 @@ from typing import Any
 import typer
 
 from jikimi.cli.output import emit_json, stdout_console
+from jikimi.cli.signals_option import HELP, parse_signals
+from jikimi.matching.matcher import Matcher
 from jikimi.media.limits import Limits
 from jikimi.model import MediaSignals
+from jikimi.pipeline.cascade import Cascade, HashOptions, override_plan
 from jikimi.settings import load_settings
-from jikimi.signals.base import SIGNAL_FORMATS
-from jikimi.signals.compute import compute_signals
+from jikimi.signals.extractor import Finding
+from jikimi.signals.registry import load_registry
 
 EXIT_SOME_FAILED = 3
 
 
-def parse_signal_list(value: str | None) -> frozenset[str] | None:
-    """``--signals sha256,pdq`` → a set; ``all`` or nothing → ``None`` (every applicable)."""
-    if value is None or value.strip() == "all":
-        return None
-    names = frozenset(n.strip() for n in value.split(",") if n.strip())
-    unknown = sorted(names - SIGNAL_FORMATS.keys())
-    if unknown:
-        known = ", ".join(sorted(SIGNAL_FORMATS))
-        raise typer.BadParameter(f"unknown signal(s) {', '.join(unknown)}; use {known} or all")
-    return names
+def finding_summary(finding: Finding) -> str:
+    """One line for a finding on a terminal: status, presence and the small values."""
+    if finding.status != "ok":
+        return f"{finding.status}: {finding.error}"
+    parts = [] if finding.present is None else ["found" if finding.present else "not found"]
+    for key, value in finding.value.items():
+        if isinstance(value, str | int | float | bool) and len(str(value)) <= 64:
+            parts.append(f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={value}")
+    return ", ".join(parts) + (" (advisory)" if finding.advisory else "")
 
 
-def hash_record(media: MediaSignals) -> dict[str, Any]:
+def hash_record(media: MediaSignals, findings: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``jikimi hash --json`` record of DESIGN.md §5."""
     signals = media.signals
     out: dict[str, Any] = {
@@ -57,6 +59,8 @@ def hash_record(media: MediaSignals) -> dict[str, Any]:
             }.items()
             if v is not None
         }
+    if findings:
+        out["signals"] = findings
     if media.notes:
         out["note"] = "; ".join(media.notes)
     if media.error:
@@ -68,9 +72,7 @@ def register(app: typer.Typer) -> None:
     @app.command("hash")
     def hash_command(
         files: list[Path] = typer.Argument(..., help="Image or video files."),
-        signals: str | None = typer.Option(
-            None, "--signals", help="Comma-separated signal types, or 'all' (default)."
-        ),
+        signals: str | None = typer.Option(None, "--signals", help=HELP),
         fast: bool = typer.Option(
             False, "--fast", help="Decode large JPEGs at reduced scale (faster, PDQ may differ)."
         ),
@@ -78,21 +80,24 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the signals (sha256, md5, sha1, pdq, vpdq) of each file."""
         settings = load_settings()
-        limits = Limits.from_settings(settings)
-        want = parse_signal_list(signals)
+        registry = load_registry(settings)
+        choice = parse_signals(signals, registry)
+        options = HashOptions(
+            limits=Limits.from_settings(settings),
+            min_quality=settings.pdq_min_quality,
+            seconds_per_hash=settings.vpdq_seconds_per_hash,
+            transforms=False,
+            fast=fast,
+            want=choice.hashes,
+        )
+        plan = override_plan(choice.extractors or (), match=False)
+        cascade = Cascade(registry, Matcher(), plan, options)
         console = stdout_console()
         failed = False
         for path in files:
-            media = compute_signals(
-                path,
-                limits,
-                min_quality=settings.pdq_min_quality,
-                seconds_per_hash=settings.vpdq_seconds_per_hash,
-                transforms=False,
-                fast=fast,
-                want=want,
-            )
-            record = hash_record(media)
+            outcome = cascade.run(path)
+            media = outcome.media
+            record = hash_record(media, outcome.findings_json())
             failed = failed or media.error is not None
             if json_out:
                 emit_json(record)
@@ -103,6 +108,8 @@ def register(app: typer.Typer) -> None:
                     console.print(f"  {key:<12} {record[key]}")
             if "vpdq" in record:
                 console.print(f"  {'vpdq':<12} {len(media.vpdq_frames)} frames")
+            for name, finding in outcome.findings.items():
+                console.print(f"  {name:<12} {finding_summary(finding)}", markup=False)
             for key in ("note", "error"):
                 if key in record:
                     console.print(f"  {key:<12} {record[key]}")

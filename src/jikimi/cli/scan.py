@@ -16,9 +16,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from jikimi.cli.hash import parse_signal_list
 from jikimi.cli.output import emit_json, stderr_console
+from jikimi.cli.signals_option import HELP, parse_signals
 from jikimi.pipeline.scan import Scanner, ScanOptions, ScanResult
+from jikimi.signals.registry import load_registry
 from jikimi.workspace import Workspace
 
 CSV_FIELDS = (
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
         paths: list[Path] = typer.Argument(..., help="Files and folders to scan."),
         json_out: bool = typer.Option(False, "--json", help="JSON Lines, one per media."),
         csv_out: bool = typer.Option(False, "--csv", help="CSV, one row per media."),
-        signals: str | None = typer.Option(None, "--signals", help="Signal types or 'all'."),
+        signals: str | None = typer.Option(None, "--signals", help=HELP),
         keep_media: bool | None = typer.Option(
             None, "--keep-media/--hash-only", help="Keep encrypted copies in the vault."
         ),
@@ -84,14 +85,15 @@ def register(app: typer.Typer) -> None:
         if engine != "local":
             raise typer.BadParameter("only --engine local is available in this version")
         with Workspace.open() as ws:
+            registry = load_registry(ws.settings)
             options = ScanOptions(
-                want=parse_signal_list(signals),
+                signals=parse_signals(signals, registry).extractors,
                 keep_media=ws.settings.keep_media if keep_media is None else keep_media,
                 fast=fast,
                 workers=(os.cpu_count() or 1) if workers < 0 else workers,
             )
-            scanner = Scanner(ws, options)
-            planned = scanner.plan(paths)
+            scanner = Scanner(ws, options, registry)
+            planned = scanner.walk(paths)
             writer = csv.DictWriter(sys.stdout, CSV_FIELDS) if csv_out else None
             if writer:
                 writer.writeheader()

@@ -1,8 +1,9 @@
-"""The scan: walk → (skip if recorded) → signals → matching → record with custody.
+"""The scan: walk → cascade (hashes, cheap signals, matching, models) → record with custody.
 
-Signals are computed in worker processes (CPU-bound); matching and recording happen in the
-calling process, one transaction per media, so a killed scan loses nothing already written
-and a re-run skips media already recorded (by SHA-256) without decoding them again.
+The cascade runs in worker processes, forked from this one so they share its match indexes
+(copy-on-write; a scan matches against the banks as they were when it started). Recording
+happens here, one transaction per media, so a killed scan loses nothing already written and a
+re-run skips media already recorded (by SHA-256) after reading each file once.
 """
 
 from __future__ import annotations
@@ -17,10 +18,20 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
 
+from jikimi.matching.matcher import Matcher
 from jikimi.media.limits import Limits
 from jikimi.model import Match, MediaSignals, Signal
+from jikimi.pipeline.cascade import (
+    Cascade,
+    CascadeResult,
+    HashOptions,
+    Step,
+    default_plan,
+    override_plan,
+)
 from jikimi.pipeline.walk import WalkProblem, walk
-from jikimi.signals.compute import compute_signals
+from jikimi.settings import Settings
+from jikimi.signals.registry import Registry, load_registry
 from jikimi.store.db import make_engine, make_sessions
 from jikimi.store.media_repo import MediaStore
 from jikimi.workspace import TOOL, Workspace
@@ -36,7 +47,10 @@ R = TypeVar("R")
 
 @dataclass(frozen=True, slots=True)
 class ScanOptions:
-    want: frozenset[str] | None = None
+    """``signals``: ``None`` follows the cascade plan; a tuple of extractor names runs exactly
+    those on every media (``--signals``)."""
+
+    signals: tuple[str, ...] | None = None
     keep_media: bool = False
     fast: bool = False
     transforms: bool = True
@@ -52,6 +66,7 @@ class ScanResult:
     media_type: str | None = None
     signals: dict[str, Any] = field(default_factory=dict)
     matches: list[Match] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
     skipped: str | None = None
     error: str | None = None
     error_reason: str | None = None
@@ -74,6 +89,8 @@ class ScanResult:
                 out[key] = getattr(self, key)
         if self.notes:
             out["notes"] = self.notes
+        if self.steps:
+            out["steps"] = self.steps
         return out
 
 
@@ -96,119 +113,134 @@ class ScanSummary:
         return EXIT_FILES_FAILED if self.failed else EXIT_OK
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    path: str
-    limits: Limits
-    min_quality: int
-    seconds_per_hash: float
-    options: ScanOptions
+# Worker state. The matcher is set before the pool forks, so workers share its indexes.
+_shared_matcher: Matcher | None = None
+_worker: tuple[Cascade, MediaStore] | None = None
 
 
-# Each worker process opens its own read connection to ask "already recorded?".
-_worker_store: MediaStore | None = None
+def _init_worker(
+    database_url: str, settings: Settings, plan: tuple[Step, ...], options: HashOptions
+) -> None:
+    global _worker
+    assert _shared_matcher is not None
+    cascade = Cascade(load_registry(settings), _shared_matcher, plan, options)
+    _worker = (cascade, MediaStore(make_sessions(make_engine(database_url))))
 
 
-def _init_worker(database_url: str) -> None:
-    global _worker_store
-    _worker_store = MediaStore(make_sessions(make_engine(database_url)))
-
-
-def _signals(job: _Job, store: MediaStore | None = None) -> MediaSignals:
-    """Signals of one file; only its digests (``skipped``) when it is already recorded."""
-    store = store or _worker_store
-    media = compute_signals(
-        Path(job.path),
-        job.limits,
-        min_quality=job.min_quality,
-        seconds_per_hash=job.seconds_per_hash,
-        transforms=job.options.transforms,
-        fast=job.options.fast,
-        want=job.options.want,
-        skip=None if store is None else store.seen,
-    )
-    return media
+def _run_in_worker(path: str) -> CascadeResult:
+    assert _worker is not None
+    cascade, store = _worker
+    return cascade.run(Path(path), skip=store.seen)
 
 
 class Scanner:
     """Scans paths into a workspace. ``run`` yields one :class:`ScanResult` per file."""
 
-    def __init__(self, workspace: Workspace, options: ScanOptions | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        options: ScanOptions | None = None,
+        registry: Registry | None = None,
+    ) -> None:
         self.ws = workspace
         self.options = options or ScanOptions()
         self.summary = ScanSummary(scan_id=uuid.uuid4().hex)
-        self._matcher = workspace.matcher()
         settings = workspace.settings
-        self._job = _Job(
-            path="",
+        self._matcher = workspace.matcher()
+        self._registry = registry
+        self.plan = self._plan(settings)
+        self._hash_options = HashOptions(
             limits=Limits.from_settings(settings),
             min_quality=settings.pdq_min_quality,
             seconds_per_hash=settings.vpdq_seconds_per_hash,
-            options=self.options,
+            transforms=self.options.transforms,
+            fast=self.options.fast,
         )
 
-    def plan(self, paths: Iterable[Path]) -> list[Path | WalkProblem]:
+    def _plan(self, settings: Settings) -> tuple[Step, ...]:
+        if self.options.signals is None:
+            return default_plan(settings)
+        return override_plan(self.options.signals)
+
+    def walk(self, paths: Iterable[Path]) -> list[Path | WalkProblem]:
         """Everything the scan will visit, so progress can show a total."""
         return list(walk(paths))
 
     def run(self, planned: list[Path | WalkProblem]) -> Iterator[ScanResult]:
         started = time.monotonic()
         try:
-            for item, outcome in self._compute(planned):
+            for item, outcome in self._outcomes(planned):
                 result = self._handle(item, outcome)
                 self._count(result)
                 yield result
         finally:
             self.summary.seconds = time.monotonic() - started
 
-    def _compute(
+    def _outcomes(
         self, planned: list[Path | WalkProblem]
-    ) -> Iterator[tuple[Path | WalkProblem, MediaSignals | None]]:
-        jobs = (
-            (item, None if isinstance(item, WalkProblem) else _replace_path(self._job, item))
-            for item in planned
-        )
+    ) -> Iterator[tuple[Path | WalkProblem, CascadeResult | None]]:
+        jobs = ((item, None if isinstance(item, WalkProblem) else str(item)) for item in planned)
         if self.options.workers <= 0:
-            for item, job in jobs:
-                yield item, None if job is None else _signals(job, self.ws.media)
+            registry = self._registry or load_registry(self.ws.settings)
+            cascade = Cascade(registry, self._matcher, self.plan, self._hash_options)
+            for item, path in jobs:
+                yield (
+                    item,
+                    None if path is None else cascade.run(Path(path), skip=self.ws.media.seen),
+                )
             return
-        url = self.ws.settings.resolved_database_url
-        with ProcessPoolExecutor(
-            max_workers=self.options.workers,
-            mp_context=get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(url,),
-        ) as pool:
-            yield from _in_order(pool, _signals, jobs, window=4 * self.options.workers)
+        global _shared_matcher
+        _shared_matcher = self._matcher
+        self.ws.engine.dispose()  # no open database connection crosses the fork
+        try:
+            with ProcessPoolExecutor(
+                max_workers=self.options.workers,
+                mp_context=get_context("fork"),
+                initializer=_init_worker,
+                initargs=(
+                    self.ws.settings.resolved_database_url,
+                    self.ws.settings,
+                    self.plan,
+                    self._hash_options,
+                ),
+            ) as pool:
+                yield from _in_order(pool, _run_in_worker, jobs, window=4 * self.options.workers)
+        finally:
+            _shared_matcher = None
 
-    def _handle(self, item: Path | WalkProblem, outcome: MediaSignals | None) -> ScanResult:
+    def _handle(self, item: Path | WalkProblem, outcome: CascadeResult | None) -> ScanResult:
         if isinstance(item, WalkProblem):
             return ScanResult(file=item.path, error=item.message, error_reason=item.reason)
         assert outcome is not None
-        if outcome.skipped and outcome.sha256:
-            return self._skipped(item, outcome.sha256)
+        if outcome.media.skipped and outcome.media.sha256:
+            return self._skipped(item, outcome.media.sha256)
         return self._record(item, outcome)
 
     def _skipped(self, path: Path, sha256: str) -> ScanResult:
         stored = self.ws.media.get(sha256) or {}
-        signals = dict(stored.get("signals") or {})
+        hashes = dict(stored.get("signals") or {})
         media = MediaSignals(file=str(path), size=int(stored.get("size") or 0), sha256=sha256)
-        media.signals = _signals_from_json(signals)
+        media.signals = {n: Signal(n, v) for n, v in hashes.items() if isinstance(v, str)}
         return ScanResult(
             file=str(path),
             sha256=sha256,
             media_type=stored.get("media_type"),
-            signals=signals,
+            signals={**hashes, **(stored.get("findings") or {})},
             matches=self._matcher.match_media(media),
             skipped="already recorded",
         )
 
-    def _record(self, path: Path, media: MediaSignals) -> ScanResult:
+    def _record(self, path: Path, outcome: CascadeResult) -> ScanResult:
+        media = outcome.media
+        steps = [s.as_dict() for s in outcome.steps]
+        findings = outcome.findings_json()
         result = ScanResult(
             file=str(path),
             sha256=media.sha256,
             media_type=media.info.media_type if media.info else None,
-            signals=_signals_to_json(media),
+            signals={**_hashes_json(media), **findings},
+            matches=outcome.matches,
+            steps=steps,
             error=media.error,
             error_reason=media.error_reason,
             notes=list(media.notes),
@@ -216,19 +248,21 @@ class Scanner:
         if media.sha256 is None:
             self.ws.media.record_failure(media, source_path=str(path), scan_id=self.summary.scan_id)
             return result
-        result.matches = self._matcher.match_media(media)
         kept = False
         if self.options.keep_media and media.error is None:
             kept = self.ws.vault.put_file(path, media.sha256) or self.ws.vault.has(media.sha256)
         self.ws.media.record(
             media,
             source_path=str(path),
-            matches=result.matches,
+            matches=outcome.matches,
             scan_id=self.summary.scan_id,
             actor=self.ws.operator,
             custody=self.ws.custody,
             tool_version=TOOL,
             kept_in_vault=kept,
+            findings=findings,
+            plan=outcome.plan,
+            steps=steps,
         )
         return result
 
@@ -243,10 +277,6 @@ class Scanner:
             s.failed += 1
         if result.known_abuse:
             s.matched += 1
-
-
-def _replace_path(job: _Job, path: Path) -> _Job:
-    return _Job(str(path), job.limits, job.min_quality, job.seconds_per_hash, job.options)
 
 
 def _in_order(
@@ -267,16 +297,8 @@ def _in_order(
         yield k, None if fut is None else fut.result()
 
 
-def _signals_to_json(media: MediaSignals) -> dict[str, Any]:
+def _hashes_json(media: MediaSignals) -> dict[str, Any]:
     out: dict[str, Any] = {name: sig.value for name, sig in media.signals.items()}
     if media.pdq_quality is not None:
         out["pdq_quality"] = media.pdq_quality
     return out
-
-
-def _signals_from_json(stored: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: Signal(name, value)
-        for name, value in stored.items()
-        if isinstance(value, str) and name != "pdq_quality"
-    }

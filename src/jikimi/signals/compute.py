@@ -130,6 +130,8 @@ def _image_signals(
         if "pdq" not in wanted:
             return  # the header checks above still ran: a bomb is reported, not skipped
         rgb = load_rgb(im, draft=fast)
+    if not fast:  # full-resolution RGB: extractors later in a cascade reuse it
+        result.rgb = rgb
     hasher = PdqHasher()
     if transforms:
         # One dihedral pass costs the same as one plain hash and its "original" is identical.

@@ -39,12 +39,16 @@ class MediaStore:
         custody: CustodyLog | None = None,
         tool_version: str = __version__,
         kept_in_vault: bool = False,
+        findings: dict[str, Any] | None = None,
+        plan: list[str] | None = None,
+        steps: list[dict[str, Any]] | None = None,
     ) -> None:
         """Record one hashed file in one transaction: the media row (created, or its
         ``last_seen`` moved on), a sighting, the matches not recorded before, and a custody
         event ``media.seen`` (appended through ``custody`` if given). Recording the same
         SHA-256 again adds a sighting only. ``kept_in_vault`` marks that the vault holds a copy
-        (it stays marked)."""
+        (it stays marked). ``findings`` (detection signals by name, JSON) are merged into the
+        media's; ``plan`` and ``steps`` (what the cascade ran) go with the sighting."""
         if media.sha256 is None:
             raise ValueError("media without a sha256: use record_failure")
         now = utcnow()
@@ -61,6 +65,8 @@ class MediaStore:
                 if row.error is not None and media.error is None:
                     _fill(row, media)  # a later scan succeeded where an earlier one failed
             row.kept_in_vault = row.kept_in_vault or kept_in_vault
+            if findings:
+                row.findings = {**(row.findings or {}), **findings}
             session.add(
                 Sighting(
                     media_sha256=media.sha256,
@@ -68,6 +74,8 @@ class MediaStore:
                     scan_id=scan_id,
                     seen_at=now,
                     actor=actor,
+                    plan=plan,
+                    steps=steps,
                 )
             )
             session.flush()
@@ -78,6 +86,10 @@ class MediaStore:
                 "size": media.size,
                 # Long values (vPDQ) by digest: the event proves them without carrying megabytes.
                 "signals": {n: value_key(s.value) for n, s in sorted(media.signals.items())},
+                "findings": {
+                    name: {k: f.get(k) for k in ("status", "present", "version")}
+                    for name, f in sorted((findings or {}).items())
+                },
                 "matches": [m.as_dict() for m in new_matches],
                 "error": media.error,
                 "kept_in_vault": kept_in_vault,
@@ -187,6 +199,7 @@ class MediaStore:
                 "orientation": row.orientation,
                 "pdq_quality": row.pdq_quality,
                 "signals": dict(row.signals),
+                "findings": dict(row.findings or {}),
                 "notes": list(row.notes),
                 "error": row.error,
                 "error_reason": row.error_reason,

@@ -87,6 +87,7 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
         list[str]: JSON(),
+        list[dict[str, Any]]: JSON(),
     }
 
 
@@ -161,6 +162,7 @@ class MediaRecord(Base):
     orientation: Mapped[int | None] = mapped_column(Integer)
     pdq_quality: Mapped[int | None] = mapped_column(Integer)
     signals: Mapped[dict[str, Any]]
+    findings: Mapped[dict[str, Any] | None]  # detection signals beyond hashes, by name
     notes: Mapped[list[str]]
     error: Mapped[str | None] = mapped_column(Text)
     error_reason: Mapped[str | None] = mapped_column(String(64))
@@ -178,6 +180,8 @@ class Sighting(Base):
     scan_id: Mapped[str] = mapped_column(String(64), index=True)
     seen_at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(200))
+    plan: Mapped[list[str] | None]  # the cascade plan this scan followed
+    steps: Mapped[list[dict[str, Any]] | None]  # what it actually ran on this media
 
 
 class MatchRecord(Base):
