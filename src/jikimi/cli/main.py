@@ -11,7 +11,7 @@ import sys
 import typer
 
 from jikimi import __version__
-from jikimi.cli import bank, custody, hash, init, match, scan
+from jikimi.cli import bank, custody, hash, init, match, models, scan
 from jikimi.errors import JikimiError
 
 EXIT_ERROR = 1
@@ -41,6 +41,7 @@ def build_app() -> typer.Typer:
     match.register(app)
     scan.register(app)
     app.add_typer(custody.build(), name="custody")
+    models.register(app)
     return app
 
 
