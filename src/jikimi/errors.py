@@ -5,6 +5,7 @@ Every message says what was wrong and what to do about it::
     JikimiError
     ├── WorkspaceError            workspace missing, unreadable or not initialised
     ├── SettingsError             a setting out of bounds or of the wrong type
+    │   └── LexiconError          a context lexicon file that does not validate (path:line)
     ├── MediaError                a file that cannot be hashed safely (carries ``reason``)
     │   ├── UnreadableMedia       cannot be read at all (missing, permissions, I/O error)
     │   ├── EmptyMedia            zero bytes
@@ -39,6 +40,15 @@ class WorkspaceError(JikimiError):
 
 class SettingsError(JikimiError):
     """A setting is out of bounds or of the wrong type."""
+
+
+class LexiconError(SettingsError):
+    """A lexicon file that does not validate; ``path`` and ``line`` (1-based) say where."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
 
 
 class MediaError(JikimiError):

