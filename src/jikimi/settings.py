@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extractors never to run, by name (e.g. faces); hashes always run.",
     )
+    cascade_skin_threshold: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="The nudity model runs only on media with at least this share of skin "
+        "pixels (0 runs it on every media).",
+    )
     cascade_face_threshold: float = Field(
         default=0.5,
         ge=0,

@@ -76,7 +76,7 @@ def _picture(tmp_path: Path, seed: int = 1) -> Path:
 
 
 def _cascade(registry: Registry, matcher: Matcher | None = None, plan=None) -> Cascade:
-    settings = Settings(cascade_face_threshold=0.5)
+    settings = Settings(cascade_face_threshold=0.5, cascade_skin_threshold=0.05)
     return Cascade(
         registry,
         matcher or Matcher(),
@@ -180,3 +180,11 @@ def test_fast_hashing_still_gives_extractors_full_colour_pixels(tmp_path: Path, 
     rgb = item.rgb
     assert rgb is not None and rgb.shape == (1080, 1920, 3)
     assert not (rgb[..., 0] == rgb[..., 1]).all()  # colour, not the luma-only fast decode
+
+
+def test_little_skin_skips_the_nudity_model(tmp_path: Path) -> None:
+    registry, stubs = _registry(skin=0.01, nudity=0.9, faces=0.0)
+    result = _cascade(registry).run(_picture(tmp_path))
+    assert stubs["nudity"].seen == [] and stubs["faces"].seen == []
+    assert _notes(result)["nudity"] == "skipped: skin 0.010 < 0.05"
+    assert _notes(result)["faces"] == "skipped: nudity did not run"

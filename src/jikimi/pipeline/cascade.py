@@ -5,8 +5,9 @@ The default plan (DESIGN.md principle 1, "hash first, humans decide")::
     1. hashes                      sha256, md5, sha1, pdq (+ transforms) / video_md5, vpdq
     2. extract c2pa, generator_metadata, context      cheap: bytes and text only
     3. match                       banks; a known-abuse or known-benign hit stops the plan
-    4. extract nudity              every media that reaches it
-    5. extract faces, watermark, synthetic   only when the nudity score reaches the threshold
+    4. extract skin                share of skin-coloured pixels (under a millisecond)
+    5. extract nudity              only when the skin share reaches its threshold
+    6. extract faces, watermark, synthetic   only when the nudity score reaches the threshold
 
 ``--signals LIST|all`` replaces the plan by: hashes, the named extractors on every media, match.
 The plan and what each item actually ran (:class:`~jikimi.model.StepResult`) are recorded with
@@ -60,7 +61,8 @@ def default_plan(settings: Settings) -> tuple[Step, ...]:
         Step("hashes"),
         Step("extract", ("c2pa", "generator_metadata", "context")),
         Step("match", stop_on=STOP_KINDS),
-        Step("extract", ("nudity",)),
+        Step("extract", ("skin",)),
+        Step("extract", ("nudity",), when=("skin", settings.cascade_skin_threshold)),
         Step(
             "extract",
             ("faces", "watermark", "synthetic"),
@@ -84,6 +86,7 @@ class CascadeResult:
     findings: dict[str, Finding] = field(default_factory=dict)
     steps: list[StepResult] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
+    gated: set[str] = field(default_factory=set)  # skipped by a plan condition
 
     @property
     def stopped(self) -> bool:
@@ -197,9 +200,15 @@ class Cascade:
             signal, threshold = step.when
             score = _score(result.findings.get(signal))
             # Fails open: without a score (model disabled, or it failed on this media) the
-            # gated step runs, so a broken classifier never hides media from detection.
-            if score is not None and score < threshold:
+            # gated step runs, so a broken classifier never hides media from detection. A
+            # signal that a condition skipped on purpose closes its dependents too.
+            note = None
+            if signal in result.gated:
+                note = f"skipped: {signal} did not run"
+            elif score is not None and score < threshold:
                 note = f"skipped: {signal} {score:.3f} < {threshold:g}"
+            if note is not None:
+                result.gated.update(step.signals)
                 for name in step.signals:
                     result.steps.append(StepResult("extract", name, ok=True, note=note))
                 return True
