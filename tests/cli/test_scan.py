@@ -27,6 +27,7 @@ def _samples(folder: Path) -> dict[str, Path]:
         "other": folder / "other.jpg",
         "empty": folder / "empty.jpg",
         "text": folder / "notes.jpg",
+        "truncated": folder / "truncated.jpg",
     }
     paths["resized"].parent.mkdir()
     known.save(paths["known"], quality=92)
@@ -35,6 +36,8 @@ def _samples(folder: Path) -> dict[str, Path]:
     photo_like(seed=2).save(paths["other"], quality=90)
     paths["empty"].write_bytes(b"")
     paths["text"].write_text("not a picture\n")
+    data = paths["other"].read_bytes()
+    paths["truncated"].write_bytes(data[: len(data) // 3])
     return paths
 
 
@@ -52,7 +55,7 @@ def test_scan_finds_copies_reports_bad_files_and_resumes(
     run = cli("scan", tmp_path / "in", "--json", "--workers", "0")
     assert run.code == 5, run.err  # a known-abuse match and some failed files
     results = _by_name(run.json_lines())
-    assert len(results) == 6
+    assert len(results) == 7
     assert {m["signal_type"] for m in results["known.jpg"]["matches"]} >= {"sha256", "pdq"}
     small = results["known-small.jpg"]["matches"]
     assert [m["signal_type"] for m in small] == ["pdq"] and small[0]["distance"] <= 31
@@ -61,7 +64,8 @@ def test_scan_finds_copies_reports_bad_files_and_resumes(
     assert results["other.jpg"]["matches"] == []
     assert results["empty.jpg"]["error_reason"] == "empty"
     assert results["notes.jpg"]["error_reason"] == "unsupported"
-    assert "6 files" in run.err
+    assert results["truncated.jpg"]["error_reason"] == "corrupt"
+    assert "7 files" in run.err
 
     again = cli("scan", tmp_path / "in", "--json", "--workers", "0")
     rerun = _by_name(again.json_lines())
@@ -95,7 +99,7 @@ def test_scan_csv_and_table_output(cli: Runner, workspace: Path, tmp_path: Path)
     run = cli("scan", tmp_path / "in", "--csv", "--workers", "0")
     lines = run.out.splitlines()
     assert lines[0].startswith("file,sha256,media_type,pdq")
-    assert len(lines) == 7
+    assert len(lines) == 8
     table = cli("scan", tmp_path / "in", "--workers", "0")
     assert "skipped" in table.out and "notes.jpg" in table.out
 

@@ -161,6 +161,17 @@ def test_undecodable_media_gets_hashes_and_no_media_signals(tmp_path: Path) -> N
     assert _notes(result)["nudity"] == "skipped: media could not be decoded"
 
 
+def test_truncated_image_gets_hashes_and_no_media_signals(tmp_path: Path) -> None:
+    registry, stubs = _registry(skin=0.9, nudity=0.9)
+    good = _picture(tmp_path)
+    bad = tmp_path / "truncated.jpg"
+    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+    result = _cascade(registry).run(bad)
+    assert result.media.error_reason == "corrupt" and result.media.sha256
+    assert stubs["skin"].seen == [] and stubs["nudity"].seen == []
+    assert _notes(result)["skin"] == "skipped: media could not be decoded"
+
+
 def test_skip_returns_after_the_digests(tmp_path: Path) -> None:
     registry, stubs = _registry(nudity=0.9)
     result = _cascade(registry).run(_picture(tmp_path), skip=lambda _sha: True)

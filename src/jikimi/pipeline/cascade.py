@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from jikimi.errors import MediaError
 from jikimi.matching.matcher import Matcher
 from jikimi.media.decode import decode_image
 from jikimi.media.limits import Limits
@@ -164,7 +165,7 @@ class Cascade:
         return result
 
     def _media_input(self, path: Path, media: MediaSignals) -> MediaInput | None:
-        if media.info is None:
+        if media.info is None or media.error is not None:
             return None  # undecodable: only exact hashes and text signals apply
         kept = media.rgb
         limits = self.options.limits
@@ -172,7 +173,10 @@ class Cascade:
         def load_rgb() -> np.ndarray | None:
             if media.info is None or media.info.media_type == "video":
                 return None
-            return decode_image(path, limits).rgb
+            try:
+                return decode_image(path, limits).rgb
+            except MediaError:  # changed on disk since it was hashed: nothing to look at
+                return None
 
         return MediaInput(
             path, info=media.info, rgb=kept, load_rgb=None if kept is not None else load_rgb
