@@ -194,27 +194,32 @@ class C2paExtractor:
         return finding
 
     def _read(self, item: MediaInput) -> Finding:
-        data = item.data
-        if not data and item.path.is_file():
-            data = item.path.read_bytes()
-        if not data:
-            return Finding.not_applicable(NAME, VERSION, "no file bytes to read a manifest from")
         mime = item.info.mime
         if mime not in self._mimes:
             return Finding.not_applicable(NAME, VERSION, f"C2PA SDK cannot read {mime}")
         try:
-            reader = self._c2pa.Reader.try_create(mime, io.BytesIO(data), None, self._context)
-        except self._c2pa.C2paError as exc:
-            return self._unreadable(exc)
-        if reader is None:
-            return Finding(
-                NAME, "ok", VERSION, {"manifest": False, "note": ABSENT_NOTE}, present=False
-            )
-        try:
-            with reader:
-                store = json.loads(reader.json())
-        except (self._c2pa.C2paError, ValueError) as exc:
-            return self._unreadable(exc)
+            # Videos are streamed from disk: their bytes may be gigabytes.
+            stream = item.path.open("rb") if item.info.media_type == "video" else None
+        except OSError as exc:
+            return Finding.failed(NAME, VERSION, f"cannot read {item.path}: {exc.strerror}")
+        if stream is None:
+            data = item.data
+            if not data:
+                return Finding.not_applicable(NAME, VERSION, "no file bytes to read a manifest")
+            stream = io.BytesIO(data)
+        with stream:  # the reader may read the stream until it is closed
+            try:
+                reader = self._c2pa.Reader.try_create(mime, stream, None, self._context)
+            except self._c2pa.C2paError as exc:
+                return self._unreadable(exc)
+            if reader is None:
+                note = {"manifest": False, "note": ABSENT_NOTE}
+                return Finding(NAME, "ok", VERSION, note, present=False)
+            try:
+                with reader:
+                    store = json.loads(reader.json())
+            except (self._c2pa.C2paError, ValueError) as exc:
+                return self._unreadable(exc)
         if not isinstance(store, dict):
             return Finding.failed(NAME, VERSION, "C2PA manifest store is not a JSON object")
         return Finding(NAME, "ok", VERSION, describe_store(store), present=True)
