@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from jikimi.errors import ExtractorUnavailable, ModelVerificationError
-from jikimi.signals.extractor import ModelInfo
+from jikimi.signals.extractor import Finding, MediaInput, ModelInfo
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -148,3 +152,29 @@ def package_model_info(
         licence=licence or package_licence,
         loaded=True,
     )
+
+
+Prepared = tuple[int, np.ndarray, float]  # (index in the batch, model input, preprocessing ms)
+
+
+def extract_in_batches(
+    items: Sequence[MediaInput],
+    prepare: Callable[[MediaInput], tuple[Finding | None, np.ndarray | None]],
+    run_batch: Callable[[list[Prepared]], list[tuple[int, Finding]]],
+    batch_size: int,
+) -> list[Finding]:
+    """One finding per item, in order: ``prepare`` turns each item into a model input (or a
+    finding that says why not), ``run_batch`` scores up to ``batch_size`` inputs at a time."""
+    findings: list[Finding | None] = [None] * len(items)
+    ready: list[Prepared] = []
+    for i, item in enumerate(items):
+        start = time.perf_counter()
+        finding, arr = prepare(item)
+        if arr is None:
+            findings[i] = finding
+        else:
+            ready.append((i, arr, (time.perf_counter() - start) * 1000))
+    for lo in range(0, len(ready), batch_size):
+        for i, finding in run_batch(ready[lo : lo + batch_size]):
+            findings[i] = finding
+    return [f for f in findings if f is not None]

@@ -33,7 +33,9 @@ from jikimi.errors import ExtractorUnavailable
 from jikimi.settings import Settings
 from jikimi.signals.extractor import CostClass, Finding, MediaInput, ModelInfo
 from jikimi.signals.models import (
+    Prepared,
     VerifiedWeights,
+    extract_in_batches,
     onnx_session,
     package_model_info,
     read_sidecar_sha256,
@@ -132,19 +134,7 @@ class NudityExtractor:
         return [self._model_info]
 
     def extract(self, items: Sequence[MediaInput]) -> list[Finding]:
-        findings: list[Finding | None] = [None] * len(items)
-        ready: list[tuple[int, np.ndarray, float]] = []  # (index, input, preprocessing ms)
-        for i, item in enumerate(items):
-            start = time.perf_counter()
-            finding, arr = self._prepare(item)
-            if arr is None:
-                findings[i] = finding
-            else:
-                ready.append((i, arr, (time.perf_counter() - start) * 1000))
-        for lo in range(0, len(ready), self._batch_size):
-            for i, finding in self._run_batch(ready[lo : lo + self._batch_size]):
-                findings[i] = finding
-        return [f for f in findings if f is not None]
+        return extract_in_batches(items, self._prepare, self._run_batch, self._batch_size)
 
     def _prepare(self, item: MediaInput) -> tuple[Finding | None, np.ndarray | None]:
         kind = item.info.media_type
@@ -161,7 +151,7 @@ class NudityExtractor:
         except Exception as exc:  # a bad input becomes a finding, never an exception
             return Finding.failed(NAME, VERSION, f"cannot prepare image: {exc}"), None
 
-    def _run_batch(self, batch: list[tuple[int, np.ndarray, float]]) -> list[tuple[int, Finding]]:
+    def _run_batch(self, batch: list[Prepared]) -> list[tuple[int, Finding]]:
         start = time.perf_counter()
         try:
             (out,) = self._session.run(

@@ -41,7 +41,14 @@ from PIL import Image
 from jikimi.errors import ExtractorUnavailable
 from jikimi.settings import Settings
 from jikimi.signals.extractor import CostClass, Finding, MediaInput, ModelInfo
-from jikimi.signals.models import VerifiedWeights, is_sha256_hex, onnx_session, read_verified
+from jikimi.signals.models import (
+    Prepared,
+    VerifiedWeights,
+    extract_in_batches,
+    is_sha256_hex,
+    onnx_session,
+    read_verified,
+)
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -278,19 +285,7 @@ class SyntheticExtractor:
         ]
 
     def extract(self, items: Sequence[MediaInput]) -> list[Finding]:
-        findings: list[Finding | None] = [None] * len(items)
-        ready: list[tuple[int, np.ndarray, float]] = []
-        for i, item in enumerate(items):
-            start = time.perf_counter()
-            finding, arr = self._prepare(item)
-            if arr is None:
-                findings[i] = finding
-            else:
-                ready.append((i, arr, (time.perf_counter() - start) * 1000))
-        for lo in range(0, len(ready), self._batch_size):
-            for i, finding in self._run_batch(ready[lo : lo + self._batch_size]):
-                findings[i] = finding
-        return [f for f in findings if f is not None]
+        return extract_in_batches(items, self._prepare, self._run_batch, self._batch_size)
 
     def _prepare(self, item: MediaInput) -> tuple[Finding | None, np.ndarray | None]:
         kind = item.info.media_type
@@ -315,7 +310,7 @@ class SyntheticExtractor:
         finding.advisory = True
         return finding
 
-    def _run_batch(self, batch: list[tuple[int, np.ndarray, float]]) -> list[tuple[int, Finding]]:
+    def _run_batch(self, batch: list[Prepared]) -> list[tuple[int, Finding]]:
         start = time.perf_counter()
         try:
             (out, *_) = self._session.run(
