@@ -33,18 +33,35 @@ class MediaInfo:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A signal within a bank entry's threshold. ``transform`` names the query's dihedral
-    transform that matched (``None`` for the original orientation)."""
+    """A signal within a bank entry's threshold, or a face within a protected person's.
+
+    Bank matches: ``transform`` names the query's dihedral transform that matched (``None``
+    for the original orientation). Person matches (``person`` set, ``signal_type`` "faces"):
+    ``distance`` is the Euclidean distance of 128-d face templates, ``box`` the face in the
+    media (left, top, right, bottom pixels); ``bank`` is "person:<id>" and ``bank_kind``
+    "protected-person".
+    """
 
     bank: str
     entry_id: int
     signal_type: str
-    distance: int
+    distance: float
     bank_kind: str = "known-abuse"
     transform: str | None = None
     suppressed_by: str | None = None
+    person: str | None = None
+    person_name: str | None = None
+    box: tuple[int, int, int, int] | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        if self.person is not None:
+            return {
+                "person": self.person,
+                "name": self.person_name,
+                "signal_type": self.signal_type,
+                "distance": round(float(self.distance), 4),
+                "box": list(self.box) if self.box else None,
+            }
         out: dict[str, Any] = {
             "bank": self.bank,
             "entry_id": self.entry_id,
