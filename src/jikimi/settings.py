@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         le=1,
         description="Faces are detected only on media whose nudity score reaches this.",
     )
+    face_match_threshold: float = Field(
+        default=0.6,
+        gt=0,
+        lt=2,
+        description="A face matches a protected person within this template distance "
+        "(calibrated in docs/benchmarks.md).",
+    )
     nudity_batch_size: int = Field(
         default=16, ge=1, le=256, description="Images per nudity model batch."
     )

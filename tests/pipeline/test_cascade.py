@@ -7,13 +7,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from jikimi.demo.synthetic import photo_like
+from jikimi.matching.faces import FaceIndex, PersonTemplate
 from jikimi.matching.matcher import Matcher
 from jikimi.media.limits import Limits
 from jikimi.model import BankSpec, EntrySpec
-from jikimi.pipeline.cascade import Cascade, HashOptions, default_plan, override_plan
+from jikimi.pipeline.cascade import (
+    Cascade,
+    HashOptions,
+    default_plan,
+    face_templates,
+    flagged,
+    override_plan,
+)
 from jikimi.settings import Settings
 from jikimi.signals.compute import compute_signals
 from jikimi.signals.extractor import Finding, MediaInput, ModelInfo, TextInput
@@ -79,7 +88,7 @@ def _cascade(registry: Registry, matcher: Matcher | None = None, plan=None) -> C
     settings = Settings(cascade_face_threshold=0.5, cascade_skin_threshold=0.05)
     return Cascade(
         registry,
-        matcher or Matcher(),
+        matcher if matcher is not None else Matcher(),
         plan or default_plan(settings),
         HashOptions(limits=Limits()),
     )
@@ -199,3 +208,31 @@ def test_little_skin_skips_the_nudity_model(tmp_path: Path) -> None:
     assert stubs["nudity"].seen == [] and stubs["faces"].seen == []
     assert _notes(result)["nudity"] == "skipped: skin 0.010 < 0.05"
     assert _notes(result)["faces"] == "skipped: nudity did not run"
+
+
+@dataclass
+class StubFaces(StubScore):
+    template: np.ndarray | None = None
+
+    def extract(self, items: Sequence[MediaInput]) -> list[Finding]:
+        self.seen.extend(items)
+        faces = [{"box": [1, 2, 30, 40], "score": 1.0, "quality": 0.9}]
+        return [
+            Finding(self.name, "ok", "stub", {"count": 1, "faces": faces}, present=True,
+                    private={"templates": [self.template]})
+            for _ in items
+        ]  # fmt: skip
+
+
+def test_faces_are_matched_against_protected_persons(tmp_path: Path) -> None:
+    template = np.full(128, 0.05, np.float32)
+    registry, _ = _registry(nudity=0.9)
+    registry.extractors["faces"] = StubFaces("faces", template=template)
+    matcher = Matcher(
+        faces=FaceIndex([PersonTemplate("prs_1", "P", template + 0.01)], threshold=0.6)
+    )
+    result = _cascade(registry, matcher).run(_picture(tmp_path))
+    (match,) = [m for m in result.matches if m.person]
+    assert match.person == "prs_1" and match.box == (1, 2, 30, 40)
+    assert flagged(result, 0.5)
+    assert [box for box, _ in face_templates(result.findings["faces"])] == [[1, 2, 30, 40]]

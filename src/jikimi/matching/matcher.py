@@ -35,6 +35,7 @@ import numpy as np
 
 from jikimi.errors import BankNotFound, SettingsError
 from jikimi.matching.exact import EXACT_SIGNAL_TYPES, ExactIndex
+from jikimi.matching.faces import FaceIndex
 from jikimi.matching.pdq_index import MultiIndexPdqIndex, pdq_to_bytes
 from jikimi.matching.vpdq import VpdqIndex, vpdq_distance
 from jikimi.model import BankSpec, EntrySpec, Match, MediaSignals
@@ -42,12 +43,20 @@ from jikimi.signals.base import signal_format, validate_value
 from jikimi.signals.vpdq_format import VpdqFrame, parse_vpdq
 
 ORIGINAL = "original"
+DEFAULT_FACE_THRESHOLD = 0.6  # dlib's customary value; calibrated in docs/benchmarks.md
 
 
 class Matcher:
     """Matches signal values and media against banks (see the module docstring)."""
 
-    def __init__(self, banks: Iterable[BankSpec] = (), entries: Iterable[EntrySpec] = ()) -> None:
+    def __init__(
+        self,
+        banks: Iterable[BankSpec] = (),
+        entries: Iterable[EntrySpec] = (),
+        faces: FaceIndex | None = None,
+    ) -> None:
+        # Protected persons' face templates; the cascade looks faces up here.
+        self.faces = faces if faces is not None else FaceIndex(threshold=DEFAULT_FACE_THRESHOLD)
         self._banks: dict[str, BankSpec] = {}
         self._entries: dict[int, EntrySpec] = {}
         self._exact = {t: ExactIndex(t) for t in EXACT_SIGNAL_TYPES}

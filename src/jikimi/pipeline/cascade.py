@@ -35,6 +35,7 @@ from jikimi.signals.extractor import Finding, MediaExtractor, MediaInput, TextEx
 from jikimi.signals.registry import Registry
 
 StepKind = Literal["hashes", "extract", "match"]
+FACES = "faces"
 STOP_KINDS = ("known-abuse", "known-benign")
 
 
@@ -188,7 +189,7 @@ class Cascade:
         """Run one step; False ends the plan."""
         if step.kind == "match":
             started = time.perf_counter()
-            result.matches = self.matcher.match_media(result.media)
+            result.matches.extend(self.matcher.match_media(result.media))
             hit = sorted({m.bank_kind for m in result.matches if m.bank_kind in step.stop_on})
             result.steps.append(
                 StepResult(
@@ -246,6 +247,8 @@ class Cascade:
             return
         finding.duration_ms = finding.duration_ms or elapsed
         result.findings[name] = finding
+        if name == FACES and finding.status == "ok":
+            result.matches.extend(self.matcher.faces.match(face_templates(finding)))
         result.steps.append(
             StepResult(
                 "extract",
@@ -256,6 +259,28 @@ class Cascade:
                 note="not applicable" if finding.status == "not_applicable" else None,
             )
         )
+
+
+def face_templates(finding: Finding | None) -> list[tuple[list[int], np.ndarray]]:
+    """(box, template) of every face a ``faces`` finding holds in memory."""
+    if finding is None or not isinstance(finding.private, dict):
+        return []
+    templates = finding.private.get("templates") or []
+    faces = finding.value.get("faces") or []
+    return [(f["box"], t) for f, t in zip(faces, templates, strict=False)]
+
+
+def flagged(result: CascadeResult, nudity_threshold: float) -> bool:
+    """Whether a media is flagged: a nudity score at the threshold, or an unsuppressed
+    known-abuse or protected-person match. Only flagged media keep face templates for
+    retroactive search (purpose limitation)."""
+    score = _score(result.findings.get("nudity"))
+    if score is not None and score >= nudity_threshold:
+        return True
+    return any(
+        m.bank_kind in ("known-abuse", "protected-person") and not m.suppressed_by
+        for m in result.matches
+    )
 
 
 def _score(finding: Finding | None) -> float | None:

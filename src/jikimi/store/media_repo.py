@@ -3,7 +3,7 @@ files that could not be hashed. Each record commits together with its custody ev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -42,13 +42,16 @@ class MediaStore:
         findings: dict[str, Any] | None = None,
         plan: list[str] | None = None,
         steps: list[dict[str, Any]] | None = None,
+        also: Callable[[Session], None] | None = None,
     ) -> None:
         """Record one hashed file in one transaction: the media row (created, or its
         ``last_seen`` moved on), a sighting, the matches not recorded before, and a custody
         event ``media.seen`` (appended through ``custody`` if given). Recording the same
         SHA-256 again adds a sighting only. ``kept_in_vault`` marks that the vault holds a copy
         (it stays marked). ``findings`` (detection signals by name, JSON) are merged into the
-        media's; ``plan`` and ``steps`` (what the cascade ran) go with the sighting."""
+        media's; ``plan`` and ``steps`` (what the cascade ran) go with the sighting. ``also``
+        runs in the same transaction, after the media row exists (e.g. keeping face
+        templates of flagged media)."""
         if media.sha256 is None:
             raise ValueError("media without a sha256: use record_failure")
         now = utcnow()
@@ -102,6 +105,8 @@ class MediaStore:
                 tool_version=tool_version,
                 session=session,
             )
+            if also is not None:
+                also(session)
 
     @staticmethod
     def _add_matches(
