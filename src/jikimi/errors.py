@@ -24,7 +24,11 @@ Every message says what was wrong and what to do about it::
     │   └── EntryNotFound
     ├── ImportFormatError         a bad line in an imported hash list (carries ``line``)
     ├── CustodyError              the custody log does not verify
-    └── VaultError                a vault blob is missing, damaged, or under another key
+    ├── VaultError                a vault blob is missing, damaged, or under another key
+    └── PersonError               a protected-person operation failed
+        ├── PersonNotFound        no such person, or the person was deleted (withdrawn)
+        ├── EnrolmentRefused      reference photos refused (carries ``refusals``)
+        └── TemplateStoreCorrupt  an encrypted face template fails authentication
 """
 
 from __future__ import annotations
@@ -132,3 +136,26 @@ class CustodyError(JikimiError):
 
 class VaultError(JikimiError):
     """A vault blob is missing, damaged, or was not written with this master key."""
+
+
+class PersonError(JikimiError):
+    """A protected-person operation failed."""
+
+
+class PersonNotFound(PersonError):
+    """No person with this id, or the person was deleted (consent withdrawn)."""
+
+
+class EnrolmentRefused(PersonError):
+    """Reference photos were refused; ``refusals`` lists ``(photo, reason)`` for each, and
+    nothing was stored."""
+
+    def __init__(self, refusals: list[tuple[str, str]]) -> None:
+        lines = "; ".join(f"{photo}: {reason}" for photo, reason in refusals)
+        super().__init__(f"enrolment refused, nothing stored: {lines}")
+        self.refusals = refusals
+
+
+class TemplateStoreCorrupt(PersonError):
+    """An encrypted face template does not authenticate: edited, moved to another row, or
+    written under another master key. Never treated as "no match"."""

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         description="Faces are detected only on media whose nudity score reaches this.",
     )
     face_match_threshold: float = Field(
-        default=0.6,
+        default=0.5,
         gt=0,
         lt=2,
         description="A face matches a protected person within this template distance "

@@ -18,7 +18,9 @@ from jikimi.errors import WorkspaceError
 from jikimi.evidence.custody import CustodyLog
 from jikimi.evidence.keys import load_or_create_master_key
 from jikimi.evidence.vault import Vault
+from jikimi.matching.faces import FaceIndex, PersonTemplate
 from jikimi.matching.matcher import Matcher
+from jikimi.persons.store import PersonStore
 from jikimi.settings import SETTINGS_FILE, Settings, load_settings, render_settings_file
 from jikimi.store.db import make_engine, make_sessions, migrate
 from jikimi.store.media_repo import MediaStore
@@ -87,10 +89,27 @@ class Workspace:
         return CustodyLog(self.sessions)
 
     @cached_property
+    def master_key(self) -> bytes:
+        return load_or_create_master_key(self.settings.home / MASTER_KEY_FILE)
+
+    @cached_property
     def vault(self) -> Vault:
-        key = load_or_create_master_key(self.settings.home / MASTER_KEY_FILE)
-        return Vault(self.settings.home / VAULT_DIR, key)
+        return Vault(self.settings.home / VAULT_DIR, self.master_key)
+
+    @cached_property
+    def persons(self) -> PersonStore:
+        """Protected persons; their templates are encrypted under the master key."""
+        return PersonStore(self.sessions, self.master_key, self.custody)
 
     def matcher(self) -> Matcher:
-        """A matcher over every active bank entry, built from the database."""
-        return Matcher(self.banks.bank_specs(), self.banks.active_entries())
+        """A matcher over every active bank entry and every protected person's templates,
+        built from the database after retiring persons whose consent has expired."""
+        self.persons.retire_expired(actor=self.operator, tool_version=TOOL)
+        faces = FaceIndex(
+            (
+                PersonTemplate(t.person_id, t.name, t.template)
+                for t in self.persons.active_templates()
+            ),
+            threshold=self.settings.face_match_threshold,
+        )
+        return Matcher(self.banks.bank_specs(), self.banks.active_entries(), faces)

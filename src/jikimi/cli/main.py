@@ -11,7 +11,7 @@ import sys
 import typer
 
 from jikimi import __version__
-from jikimi.cli import bank, custody, hash, init, match, models, scan
+from jikimi.cli import bank, custody, hash, init, match, models, person, scan
 from jikimi.errors import JikimiError
 
 EXIT_ERROR = 1
@@ -38,6 +38,7 @@ def build_app() -> typer.Typer:
     init.register(app)
     hash.register(app)
     app.add_typer(bank.build(), name="bank")
+    app.add_typer(person.build(), name="person")
     match.register(app)
     scan.register(app)
     app.add_typer(custody.build(), name="custody")

@@ -43,7 +43,7 @@ from jikimi.signals.base import signal_format, validate_value
 from jikimi.signals.vpdq_format import VpdqFrame, parse_vpdq
 
 ORIGINAL = "original"
-DEFAULT_FACE_THRESHOLD = 0.6  # dlib's customary value; calibrated in docs/benchmarks.md
+DEFAULT_FACE_THRESHOLD = 0.5  # calibrated in docs/benchmarks.md (bench_faces.py)
 
 
 class Matcher:

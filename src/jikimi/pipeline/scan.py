@@ -18,6 +18,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy.orm import Session
+
 from jikimi.matching.matcher import Matcher
 from jikimi.media.limits import Limits
 from jikimi.model import Match, MediaSignals, Signal
@@ -27,6 +29,8 @@ from jikimi.pipeline.cascade import (
     HashOptions,
     Step,
     default_plan,
+    face_templates,
+    flagged,
     override_plan,
 )
 from jikimi.pipeline.walk import WalkProblem, walk
@@ -248,6 +252,13 @@ class Scanner:
         if media.sha256 is None:
             self.ws.media.record_failure(media, source_path=str(path), scan_id=self.summary.scan_id)
             return result
+        faces = face_templates(outcome.findings.get("faces"))
+        keep_faces = faces and flagged(outcome, self.ws.settings.cascade_face_threshold)
+
+        def keep_face_templates(session: Session) -> None:
+            # Purpose limitation: only faces in flagged media are kept, for retroactive search.
+            self.ws.persons.keep_face_templates(media.sha256 or "", faces, session=session)
+
         kept = False
         if self.options.keep_media and media.error is None:
             kept = self.ws.vault.put_file(path, media.sha256) or self.ws.vault.has(media.sha256)
@@ -263,6 +274,7 @@ class Scanner:
             findings=findings,
             plan=outcome.plan,
             steps=steps,
+            also=keep_face_templates if keep_faces else None,
         )
         return result
 

@@ -138,6 +138,7 @@ class MediaStore:
                     bank_kind=m.bank_kind,
                     transform=m.transform,
                     suppressed_by=m.suppressed_by,
+                    detail=_person_detail(m),
                     matched_at=now,
                 )
             )
@@ -245,3 +246,10 @@ def _fill(row: MediaRecord, media: MediaSignals) -> None:
     row.notes = list(media.notes)
     row.error = media.error
     row.error_reason = media.error_reason
+
+
+def _person_detail(match: Match) -> dict[str, Any] | None:
+    """A protected-person match keeps who and where (the face box); nothing biometric."""
+    if match.person is None:
+        return None
+    return {"person": match.person, "name": match.person_name, "box": list(match.box or ())}

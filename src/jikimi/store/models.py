@@ -2,8 +2,9 @@
 
 Portable across SQLite and PostgreSQL: JSON columns, timezone-aware times stored as UTC,
 ``BigInteger`` ids that still autoincrement on SQLite (where only ``INTEGER PRIMARY KEY`` does).
-Nothing is deleted in place: banks and entries carry tombstone columns (who, when, why), so
-history and custody events keep pointing at real rows.
+Nothing is deleted in place: banks, entries and persons carry tombstone columns (who, when,
+why), so history and custody events keep pointing at real rows. The one exception is biometric:
+a deleted person's face templates are really deleted.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -196,11 +198,12 @@ class MatchRecord(Base):
     bank: Mapped[str] = mapped_column(String(200))
     entry_id: Mapped[int] = mapped_column(BigInteger)
     signal_type: Mapped[str] = mapped_column(String(32))
-    distance: Mapped[int] = mapped_column(Integer)
+    distance: Mapped[float] = mapped_column(Float)
     bank_kind: Mapped[str] = mapped_column(String(32))
     transform: Mapped[str | None] = mapped_column(String(32))
     suppressed_by: Mapped[str | None] = mapped_column(String(200))
     matched_at: Mapped[datetime]
+    detail: Mapped[dict[str, Any] | None]  # person matches: {"person", "name", "box"}
 
     __table_args__ = (
         Index(
@@ -250,6 +253,68 @@ class CustodyHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Person(Base):
+    """A consenting protected person: the consent record, never a photo. A deleted person
+    keeps this row as a tombstone (who withdrew, when, why); the templates are deleted."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # "prs_" + 12 hex
+    name: Mapped[str] = mapped_column(String(200))
+    consent_by: Mapped[str] = mapped_column(Text)
+    on_behalf_of: Mapped[str | None] = mapped_column(Text)
+    authority: Mapped[str | None] = mapped_column(Text)
+    scope: Mapped[list[str]]
+    expires_at: Mapped[datetime | None]
+    enrolled_at: Mapped[datetime]
+    enrolled_by: Mapped[str] = mapped_column(String(200))
+    deleted_at: Mapped[datetime | None]
+    deleted_by: Mapped[str | None] = mapped_column(String(200))
+    delete_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class PersonTemplate(Base):
+    """One enrolled face template, AES-256-GCM encrypted (see :mod:`jikimi.persons.crypto`).
+    Rows are really deleted when the person is."""
+
+    __tablename__ = "person_templates"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(16), ForeignKey("persons.id"), index=True)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class FaceTemplateRecord(Base):
+    """The encrypted template of a face found in flagged media, kept (only for flagged media:
+    purpose limitation) so a new enrolment can be searched against what was already scanned."""
+
+    __tablename__ = "face_templates"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    media_sha256: Mapped[str] = mapped_column(String(64), ForeignKey("media.sha256"))
+    box_left: Mapped[int] = mapped_column(Integer)
+    box_top: Mapped[int] = mapped_column(Integer)
+    box_right: Mapped[int] = mapped_column(Integer)
+    box_bottom: Mapped[int] = mapped_column(Integer)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index(
+            "uq_face_templates_media_box",
+            "media_sha256",
+            "box_left",
+            "box_top",
+            "box_right",
+            "box_bottom",
+            unique=True,
+        ),
+    )
 
 
 GENESIS_HASH = "0" * 64
