@@ -17,6 +17,7 @@ import pytest
 import skimage.data
 from PIL import Image, ImageFilter
 from tests.conformance.extractor import MediaExtractorConformance, media_input
+from tests.persons.images import COLLAGE_AT, FACE_CROP, astronaut, collage, resized
 
 from jikimi.demo.synthetic import photo_like
 from jikimi.errors import ExtractorUnavailable, ModelVerificationError
@@ -36,30 +37,12 @@ from jikimi.signals.registry import Registry, discovered_factories
 FACE_CENTRE = (220, 121)
 TOLERANCE = 20
 # The crop holding the face, pasted into collages.
-FACE_CROP = (slice(30, 210), slice(130, 310))
-COLLAGE_AT = ((40, 60), (380, 300), (700, 80))  # (x, y) of each pasted 180x180 crop
 DLIB_THRESHOLD = 0.6
 
 
 @cache
 def _extractor(upsample: int = 1) -> FaceExtractor:
     return load(load_settings(face_upsample=upsample))
-
-
-def _astronaut() -> np.ndarray:
-    return skimage.data.astronaut()
-
-
-def _collage() -> np.ndarray:
-    crop = _astronaut()[FACE_CROP]
-    canvas = np.asarray(photo_like(960, 540, seed=3)).copy()
-    for x, y in COLLAGE_AT:
-        canvas[y : y + 180, x : x + 180] = crop
-    return canvas
-
-
-def _resized(rgb: np.ndarray, side: int) -> np.ndarray:
-    return np.asarray(Image.fromarray(rgb).resize((side, side), Image.Resampling.LANCZOS))
 
 
 def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
@@ -120,10 +103,10 @@ class TestFacesConformance(MediaExtractorConformance):
         return _extractor()
 
     def known(self) -> list[tuple[MediaInput, Any]]:
-        grey = np.asarray(Image.fromarray(_astronaut()).convert("L").convert("RGB"))
+        grey = np.asarray(Image.fromarray(astronaut()).convert("L").convert("RGB"))
         return [
-            (media_input(_astronaut()), _astronaut_face),
-            (media_input(_collage()), _three_pasted_faces),
+            (media_input(astronaut()), _astronaut_face),
+            (media_input(collage()), _three_pasted_faces),
             (media_input(grey), _astronaut_face),
             # HOG finds no face in the coffee cup nor in the cat (checked at upsample 0, 1, 2).
             (media_input(skimage.data.coffee()), _faces(0)),
@@ -162,7 +145,7 @@ def test_models_are_the_two_pinned_files_of_the_package() -> None:
 
 
 def test_templates_stay_private() -> None:
-    finding = _one(_collage())
+    finding = _one(collage())
     record = finding.as_dict()
     assert "private" not in record and "template" not in repr(record)
     templates = _templates(finding)
@@ -175,8 +158,8 @@ def test_templates_stay_private() -> None:
 
 
 def test_templates_are_deterministic() -> None:
-    first = _templates(_one(_astronaut()))[0]
-    again = _templates(_extractor().extract([media_input(_astronaut())])[0])[0]
+    first = _templates(_one(astronaut()))[0]
+    again = _templates(_extractor().extract([media_input(astronaut())])[0])[0]
     assert np.array_equal(first, again)
 
 
@@ -184,18 +167,18 @@ def test_templates_are_deterministic() -> None:
     "variant",
     [
         pytest.param(lambda a: a[:, ::-1], id="flipped"),
-        pytest.param(lambda a: _jpeg(_resized(a, 400), 75), id="resized-jpeg75"),
+        pytest.param(lambda a: _jpeg(resized(a, 400), 75), id="resized-jpeg75"),
         pytest.param(lambda a: _jpeg(a, 20), id="jpeg20"),
     ],
 )
 def test_the_same_face_matches_within_dlibs_threshold(variant: Any) -> None:
-    original = _templates(_one(_astronaut()))[0]
-    (other,) = _templates(_one(np.ascontiguousarray(variant(_astronaut()))))
+    original = _templates(_one(astronaut()))[0]
+    (other,) = _templates(_one(np.ascontiguousarray(variant(astronaut()))))
     assert float(np.linalg.norm(original - other)) < DLIB_THRESHOLD
 
 
 def test_pasted_copies_of_one_face_match_each_other() -> None:
-    templates = _templates(_one(_collage()))
+    templates = _templates(_one(collage()))
     for t in templates[1:]:
         assert float(np.linalg.norm(t - templates[0])) < DLIB_THRESHOLD
 
@@ -203,7 +186,7 @@ def test_pasted_copies_of_one_face_match_each_other() -> None:
 def test_a_small_face_needs_upsampling() -> None:
     # At 230 px the astronaut's face is ~43 px: below the 80 px HOG window, so upsample 0
     # misses it and upsample 1 (window 40 px) finds it.
-    small = _resized(_astronaut(), 230)
+    small = resized(astronaut(), 230)
     found = _one(small, upsample=1)
     assert found.value["count"] == 1
     left, top, right, bottom = found.value["faces"][0]["box"]
@@ -212,10 +195,10 @@ def test_a_small_face_needs_upsampling() -> None:
 
 
 def test_quality_is_in_range_and_falls_with_blur_and_size() -> None:
-    sharp = _one(_astronaut()).value["faces"][0]
-    blurred = Image.fromarray(_astronaut()).filter(ImageFilter.GaussianBlur(1.5))
+    sharp = _one(astronaut()).value["faces"][0]
+    blurred = Image.fromarray(astronaut()).filter(ImageFilter.GaussianBlur(1.5))
     soft = _one(np.asarray(blurred)).value["faces"][0]
-    small = _one(_resized(_astronaut(), 230)).value["faces"][0]
+    small = _one(resized(astronaut(), 230)).value["faces"][0]
     for face in (sharp, soft, small):
         assert 0.0 <= face["quality"] <= 1.0
     assert soft["quality"] < sharp["quality"]
@@ -223,26 +206,26 @@ def test_quality_is_in_range_and_falls_with_blur_and_size() -> None:
 
 
 def test_faces_are_ordered_by_score() -> None:
-    scores = [f["score"] for f in _one(_collage()).value["faces"]]
+    scores = [f["score"] for f in _one(collage()).value["faces"]]
     assert scores == sorted(scores, reverse=True)
     assert all(s >= 0.3 for s in scores)
 
 
 def test_huge_image_is_scanned_downscaled_and_boxes_are_in_original_pixels() -> None:
     factor = 8
-    huge = _resized(_astronaut(), 512 * factor)
+    huge = resized(astronaut(), 512 * factor)
     finding = _one(huge)
     assert finding.value["count"] == 1
     expected = (FACE_CENTRE[0] * factor, FACE_CENTRE[1] * factor)
     assert _near(_centre(finding.value["faces"][0]["box"]), expected, TOLERANCE * factor)
     (template,) = _templates(finding)
-    original = _templates(_one(_astronaut()))[0]
+    original = _templates(_one(astronaut()))[0]
     assert float(np.linalg.norm(template - original)) < DLIB_THRESHOLD
 
 
 def test_a_1080p_frame_is_scanned_at_full_size() -> None:
     canvas = photo_like(1920, 1080, seed=1)
-    canvas.paste(Image.fromarray(_astronaut()), (700, 300))
+    canvas.paste(Image.fromarray(astronaut()), (700, 300))
     finding = _one(np.asarray(canvas))
     assert finding.value["count"] == 1
     centre = (FACE_CENTRE[0] + 700, FACE_CENTRE[1] + 300)
@@ -274,12 +257,12 @@ def test_too_small_is_not_applicable_with_a_reason(rgb: np.ndarray) -> None:
     ],
 )
 def test_other_pixel_layouts_are_accepted(convert: Any) -> None:
-    finding = _one(convert(_astronaut()))
+    finding = _one(convert(astronaut()))
     assert finding.status == "ok" and finding.value["count"] == 1
 
 
 def test_unusable_inputs_give_findings_not_exceptions() -> None:
-    rgb = _astronaut()
+    rgb = astronaut()
     no_pixels = media_input(rgb)
     no_pixels = MediaInput(path=no_pixels.path, data=b"", info=no_pixels.info, rgb=None)
     weird = media_input(np.zeros((64, 64, 2), np.uint8))
