@@ -76,7 +76,7 @@ def _decode(raw: bytearray) -> str:
     return raw.decode("utf-8", errors="replace").removesuffix("\r")
 
 
-def _check_length(line: str, line_no: int) -> None:
+def check_length(line: str, line_no: int) -> None:
     if isinstance(line, _TooLong) or len(line) > MAX_LINE_CHARS:
         raise ImportFormatError(f"line longer than {MAX_LINE_CHARS} characters; skipped", line_no)
 
@@ -93,7 +93,7 @@ def parse_txt(lines: Iterable[str]) -> Iterator[ParsedLine | ImportFormatError]:
     values (with the 1-based line number) so one bad line never stops an import."""
     for line_no, raw in enumerate(lines, start=1):
         try:
-            _check_length(raw, line_no)
+            check_length(raw, line_no)
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
@@ -110,7 +110,7 @@ def parse_csv(lines: Iterable[str]) -> Iterator[ParsedLine | ImportFormatError]:
     columns: list[str] | None = None
     for line_no, raw in enumerate(lines, start=1):
         try:
-            _check_length(raw, line_no)
+            check_length(raw, line_no)
             if not raw.strip():
                 continue
             try:

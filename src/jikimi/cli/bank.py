@@ -15,11 +15,11 @@ from jikimi.banks.service import BankInfo, EntryInfo
 from jikimi.cli.output import emit_json, stderr_console
 from jikimi.errors import JikimiError
 from jikimi.media.limits import Limits
+from jikimi.signals.base import SIGNAL_FORMATS
 from jikimi.signals.compute import compute_signals
 from jikimi.workspace import Workspace
 
 EXIT_SOME_REJECTED = 3
-_HASHABLE = ("sha256", "md5", "sha1", "pdq", "video_md5", "vpdq")
 
 
 def _jsonable(obj: Any) -> Any:
@@ -127,7 +127,7 @@ def build() -> typer.Typer:
                     stderr_console().print(f"error: {media.error}")
                     failed = True
                     continue
-                pairs += [(t, s.value) for t, s in media.signals.items() if t in _HASHABLE]
+                pairs += [(t, s.value) for t, s in media.signals.items() if t in SIGNAL_FORMATS]
             entries = ws.banks.add(name, pairs, actor=ws.operator, note=note, labels=label or ())
         for e in entries:
             if json_out:

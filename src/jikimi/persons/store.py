@@ -23,7 +23,6 @@ a photo, a photo's path or a photo's digest.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
@@ -37,24 +36,21 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from jikimi.banks.formats import _check_length
 from jikimi.banks.service import BankStore, EntryInfo
 from jikimi.errors import (
     BankNotFound,
     ImportFormatError,
-    JikimiError,
     PersonError,
     PersonNotFound,
 )
 from jikimi.evidence.custody import CustodyLog
 from jikimi.persons.crypto import TemplateCipher, check_template, face_aad, person_aad
-from jikimi.signals.base import validate_value
+from jikimi.persons.hash_records import Skipped, parse_hash_records
 from jikimi.store.db import write_session
 from jikimi.store.models import FaceTemplateRecord, Person, PersonTemplate, utcnow
 
 __all__ = [
     "BANK_PREFIX",
-    "HASH_FIELDS",
     "FaceTemplate",
     "HashesReport",
     "PersonInfo",
@@ -65,8 +61,6 @@ __all__ = [
 
 BANK_PREFIX = "person:"
 BANK_KIND = "known-abuse"
-HASH_FIELDS = ("sha256", "md5", "sha1", "pdq", "video_md5", "vpdq")
-"""The fields of a ``jikimi hash --json`` record that go into the person's bank."""
 
 _ID = re.compile(r"prs_[0-9a-f]{12}")
 _SEARCH_BATCH = 2_000
@@ -383,10 +377,10 @@ class PersonStore:
             self._person(session, person_id, live=True)
         report = HashesReport()
         pairs: list[tuple[str, str]] = []
-        for item in _parse_hash_records(lines):
+        for item in parse_hash_records(lines):
             if isinstance(item, ImportFormatError):
                 report.rejected.append((item.line, str(item).removeprefix(f"line {item.line}: ")))
-            elif isinstance(item, _Skipped):
+            elif isinstance(item, Skipped):
                 report.skipped.append((item.line, item.note))
             else:
                 pairs.extend(item.pairs)
@@ -561,60 +555,3 @@ def _batches(rows: Iterable[FaceTemplateRecord], size: int) -> Iterator[list[Fac
     it = iter(rows)
     while batch := list(islice(it, size)):
         yield batch
-
-
-# -- hash records ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Record:
-    line: int
-    pairs: list[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class _Skipped:
-    line: int
-    note: str
-
-
-def _parse_hash_records(lines: Iterable[str]) -> Iterator[_Record | _Skipped | ImportFormatError]:
-    """The hashes of each ``jikimi hash --json`` line; bad lines come out as
-    :class:`ImportFormatError` with their 1-based number, as bank imports report them."""
-    for line_no, raw in enumerate(lines, start=1):
-        try:
-            _check_length(raw, line_no)
-            if not raw.strip():
-                continue
-            yield _record(line_no, raw)
-        except ImportFormatError as exc:
-            yield exc
-
-
-def _record(line_no: int, raw: str) -> _Record | _Skipped:
-    try:
-        record = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ImportFormatError(
-            f"not JSON ({exc.msg}); expected a `jikimi hash --json` line", line_no
-        ) from None
-    if not isinstance(record, dict):
-        raise ImportFormatError("expected a JSON object from `jikimi hash --json`", line_no)
-    if record.get("error"):
-        return _Skipped(line_no, f"skipped: the record carries an error ({record['error']})")
-    pairs = []
-    for signal_type in HASH_FIELDS:
-        value = record.get(signal_type)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise ImportFormatError(f"{signal_type} must be a string", line_no)
-        try:
-            pairs.append((signal_type, validate_value(signal_type, value)))
-        except JikimiError as exc:
-            raise ImportFormatError(str(exc), line_no) from None
-    if not pairs:
-        raise ImportFormatError(
-            f"no hash in the record (expected one of {', '.join(HASH_FIELDS)})", line_no
-        )
-    return _Record(line_no, pairs)
