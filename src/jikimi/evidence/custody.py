@@ -135,29 +135,18 @@ class CustodyLog:
             .values(seq=CustodyHead.seq + 1)
             .returning(CustodyHead.seq, CustodyHead.hash)
         ).one()
-        seq, prev_hash = bumped.seq, bumped.hash
-        at = datetime.now(UTC)
-        digest = event_hash(
-            seq=seq,
-            at=at,
-            kind=kind,
-            subject=subject,
-            actor=actor,
-            tool_version=tool_version,
-            payload=payload,
-            prev_hash=prev_hash,
-        )
-        row = CustodyEventRecord(
-            seq=seq,
-            at=at,
-            kind=kind,
-            subject=subject,
-            actor=actor,
-            tool_version=tool_version,
-            payload=payload,
-            prev_hash=prev_hash,
-            hash=digest,
-        )
+        fields: dict[str, Any] = {
+            "seq": bumped.seq,
+            "at": datetime.now(UTC),
+            "kind": kind,
+            "subject": subject,
+            "actor": actor,
+            "tool_version": tool_version,
+            "payload": payload,
+            "prev_hash": bumped.hash,
+        }
+        digest = event_hash(**fields)
+        row = CustodyEventRecord(**fields, hash=digest)
         session.add(row)
         session.execute(update(CustodyHead).where(CustodyHead.id == 1).values(hash=digest))
         session.flush()
