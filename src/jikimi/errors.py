@@ -5,7 +5,8 @@ Every message says what was wrong and what to do about it::
     JikimiError
     ├── WorkspaceError            workspace missing, unreadable or not initialised
     ├── SettingsError             a setting out of bounds or of the wrong type
-    │   └── LexiconError          a context lexicon file that does not validate (path:line)
+    │   ├── LexiconError          a context lexicon file that does not validate (path:line)
+    │   └── PolicyError           a policy file that does not validate (path:line)
     ├── MediaError                a file that cannot be hashed safely (carries ``reason``)
     │   ├── UnreadableMedia       cannot be read at all (missing, permissions, I/O error)
     │   ├── EmptyMedia            zero bytes
@@ -25,10 +26,16 @@ Every message says what was wrong and what to do about it::
     ├── ImportFormatError         a bad line in an imported hash list (carries ``line``)
     ├── CustodyError              the custody log does not verify
     ├── VaultError                a vault blob is missing, damaged, or under another key
-    └── PersonError               a protected-person operation failed
-        ├── PersonNotFound        no such person, or the person was deleted (withdrawn)
-        ├── EnrolmentRefused      reference photos refused (carries ``refusals``)
-        └── TemplateStoreCorrupt  an encrypted face template fails authentication
+    ├── PersonError               a protected-person operation failed
+    │   ├── PersonNotFound        no such person, or the person was deleted (withdrawn)
+    │   ├── EnrolmentRefused      reference photos refused (carries ``refusals``)
+    │   └── TemplateStoreCorrupt  an encrypted face template fails authentication
+    ├── AccountError              a user or token operation refused (bad role, weak password)
+    │   ├── UserExists
+    │   ├── UserNotFound
+    │   └── AuthenticationFailed  wrong name, password or token; disabled; throttled
+    ├── OutboxError               an outbox row that does not exist or is in the wrong state
+    └── SinkError                 a sink could not deliver (``retryable``, ``retry_after``)
 """
 
 from __future__ import annotations
@@ -48,6 +55,15 @@ class SettingsError(JikimiError):
 
 class LexiconError(SettingsError):
     """A lexicon file that does not validate; ``path`` and ``line`` (1-based) say where."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+
+
+class PolicyError(SettingsError):
+    """A policy file that does not validate; ``path`` and ``line`` (1-based) say where."""
 
     def __init__(self, path: str, line: int, message: str) -> None:
         super().__init__(f"{path}:{line}: {message}")
@@ -159,3 +175,34 @@ class EnrolmentRefused(PersonError):
 class TemplateStoreCorrupt(PersonError):
     """An encrypted face template does not authenticate: edited, moved to another row, or
     written under another master key. Never treated as "no match"."""
+
+
+class AccountError(JikimiError):
+    """A user or token operation was refused: unknown role, weak password, ..."""
+
+
+class UserExists(AccountError):
+    pass
+
+
+class UserNotFound(AccountError):
+    pass
+
+
+class AuthenticationFailed(AccountError):
+    """Wrong name, password or token, a disabled user, or too many recent failures. The
+    message never says which, so it cannot be used to probe accounts."""
+
+
+class OutboxError(JikimiError):
+    """An outbox row that does not exist, or is not in a state that allows the operation."""
+
+
+class SinkError(JikimiError):
+    """A sink could not deliver an effect. ``retryable``: try again later (after
+    ``retry_after`` seconds if the platform said so); otherwise the effect is dead."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after

@@ -130,12 +130,15 @@ BankKind = Literal["known-abuse", "known-benign"]
 
 @dataclass(frozen=True, slots=True)
 class BankSpec:
-    """What matching needs to know of a bank."""
+    """What matching and policy need to know of a bank. ``auto_action``: its matches may
+    remove content without a human; ``minors``: it holds child sexual abuse material."""
 
     name: str
     kind: BankKind = "known-abuse"
     pdq_threshold: int = 31
     try_transforms: bool = True
+    auto_action: bool = False
+    minors: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,3 +149,70 @@ class EntrySpec:
     bank: str
     signal_type: str
     value: str
+
+
+Outcome = Literal["allow", "review", "remove"]
+OUTCOMES: tuple[Outcome, ...] = ("allow", "review", "remove")
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a verdict is what it is: one rule (or built-in safeguard, ``safeguard:<name>``) that
+    fired, the outcome it asked for, and the facts it fired on, in words a reviewer reads."""
+
+    rule: str
+    outcome: Outcome
+    facts: tuple[str, ...] = ()
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule": self.rule,
+            "outcome": self.outcome,
+            "facts": list(self.facts),
+        }
+        if self.note is not None:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the policy decided for an item: ``allow``, ``review`` (``queue``, ``priority``
+    0-100, higher first) or ``remove``; ``actions`` names the effects a ``remove`` asks for
+    (e.g. ``delete_message``, ``ban_author``, ``warn_chat``, ``notify``). ``automated`` is true
+    when no human was needed for the outcome (``allow`` and automatic ``remove``)."""
+
+    outcome: Outcome
+    reasons: tuple[Reason, ...]
+    policy_version: str
+    automated: bool
+    queue: str | None = None
+    priority: int = 0
+    actions: tuple[str, ...] = ()
+    suspected_minor: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "queue": self.queue,
+            "priority": self.priority,
+            "automated": self.automated,
+            "suspected_minor": self.suspected_minor,
+            "actions": list(self.actions),
+            "policy_version": self.policy_version,
+            "reasons": [r.as_dict() for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """One action to take on a platform, as the outbox holds it until a sink delivers it.
+    ``idempotency_key`` is stable for the same action on the same target, so a retried or
+    replayed delivery is recognisable by the receiver."""
+
+    action: str
+    sink: str
+    target: dict[str, Any]
+    idempotency_key: str
+    payload: dict[str, Any] = field(default_factory=dict)

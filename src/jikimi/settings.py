@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -107,6 +108,67 @@ class Settings(BaseSettings):
     keep_media: bool = Field(
         default=False,
         description="Keep an encrypted copy of scanned media in the vault (default hash-only).",
+    )
+    # -- the service (jikimi serve) ------------------------------------------------------------
+    policy_file: Path | None = Field(
+        default=None,
+        description="Policy rules (YAML); empty means the shipped default policy.",
+    )
+    policy_reload_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description="How often the service looks for a changed policy file (0: never).",
+    )
+    max_upload_bytes: int = Field(
+        default=50 * 1024**2,
+        ge=1024,
+        description="Largest request body the API accepts, in bytes (uploads included).",
+    )
+    check_fast_hash: bool = Field(
+        default=True,
+        description="POST /v1/check hashes a downscaled decode (within a few bits of exact PDQ, "
+        "see docs/benchmarks.md); false hashes exactly.",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, le=100, description="Failed logins in a row before a user is locked."
+    )
+    login_lockout_seconds: int = Field(
+        default=300, ge=1, description="How long a locked user must wait, in seconds."
+    )
+    token_days: int = Field(
+        default=90, ge=1, le=3650, description="Lifetime of a new API token, in days."
+    )
+    actions_mode: Literal["dry_run", "live"] = Field(
+        default="dry_run",
+        description="dry_run records what would have been done; live delivers to the sinks.",
+    )
+    webhook_url: str | None = Field(
+        default=None, description="The platform's webhook for verdicts and actions; off if empty."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key that signs webhook deliveries (never logged)."
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, description="Bot API token for Telegram actions (never logged)."
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org", description="Base URL of the Telegram Bot API."
+    )
+    outbox_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Delivery attempts before an effect is dead."
+    )
+    outbox_backoff_seconds: float = Field(
+        default=2.0, gt=0, le=3600, description="First retry delay; doubles on each attempt."
+    )
+    outbox_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest delay between two delivery attempts."
+    )
+    outbox_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="A claimed effect not finished within this is delivered again (crash).",
     )
 
     @classmethod

@@ -44,6 +44,8 @@ class BankInfo:
     try_transforms: bool
     source: str
     created_at: datetime
+    auto_action: bool = False
+    minors: bool = False
     active_entries: int = 0
     withdrawn_entries: int = 0
 
@@ -79,6 +81,8 @@ def _bank_info(bank: Bank, active: int = 0, withdrawn: int = 0) -> BankInfo:
         try_transforms=bank.try_transforms,
         source=bank.source,
         created_at=bank.created_at,
+        auto_action=bank.auto_action,
+        minors=bank.minors,
         active_entries=active,
         withdrawn_entries=withdrawn,
     )
@@ -131,6 +135,8 @@ class BankStore:
         kind: str = "known-abuse",
         pdq_threshold: int = 31,
         try_transforms: bool = True,
+        auto_action: bool = False,
+        minors: bool = False,
         source: str = "local",
         actor: str,
     ) -> BankInfo:
@@ -138,6 +144,8 @@ class BankStore:
             raise BankError(f"bank name {name!r} must be 1-200 characters without edge spaces")
         if kind not in KINDS:
             raise BankError(f"bank kind {kind!r} is not one of: {', '.join(KINDS)}")
+        if auto_action and kind != "known-abuse":
+            raise BankError("only a known-abuse bank can be marked for automatic action")
         if not 0 <= pdq_threshold <= 256:
             raise BankError(f"pdq_threshold {pdq_threshold} must be between 0 and 256")
         with write_session(self._sessions) as session:
@@ -151,13 +159,21 @@ class BankStore:
                 kind=kind,
                 pdq_threshold=pdq_threshold,
                 try_transforms=try_transforms,
+                auto_action=auto_action,
+                minors=minors,
                 source=source,
                 created_at=utcnow(),
                 created_by=actor,
             )
             session.add(bank)
             session.flush()
-            settings = {"kind": kind, "pdq_threshold": pdq_threshold, "source": source}
+            settings = {
+                "kind": kind,
+                "pdq_threshold": pdq_threshold,
+                "source": source,
+                "auto_action": auto_action,
+                "minors": minors,
+            }
             self._event(session, "bank.created", name, settings, actor)
             return _bank_info(bank)
 
@@ -374,7 +390,14 @@ class BankStore:
                 select(Bank).where(Bank.deleted_at.is_(None)).order_by(Bank.name)
             ).all()
             return [
-                BankSpec(b.name, b.kind, b.pdq_threshold, b.try_transforms)  # type: ignore[arg-type]
+                BankSpec(
+                    b.name,
+                    b.kind,  # type: ignore[arg-type]
+                    b.pdq_threshold,
+                    b.try_transforms,
+                    auto_action=b.auto_action,
+                    minors=b.minors,
+                )
                 for b in banks
             ]
 

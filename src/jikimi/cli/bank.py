@@ -38,6 +38,8 @@ def _print_bank(info: BankInfo) -> None:
     typer.echo(
         f"{info.name}\t{info.kind}\tpdq<={info.pdq_threshold}\t"
         f"transforms={'on' if info.try_transforms else 'off'}\t"
+        f"{'auto-action' if info.auto_action else 'human-review'}"
+        f"{', minors' if info.minors else ''}\t"
         f"{info.active_entries} active, {info.withdrawn_entries} withdrawn"
     )
 
@@ -55,6 +57,14 @@ def build() -> typer.Typer:
         no_transforms: bool = typer.Option(
             False, "--no-transforms", help="Do not match rotated or mirrored copies."
         ),
+        auto_action: bool = typer.Option(
+            False,
+            "--auto-action",
+            help="Matches may remove content without a human (vouch for the bank's curation).",
+        ),
+        minors: bool = typer.Option(
+            False, "--minors", help="The bank holds child abuse material: route to child_safety."
+        ),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """Create a bank."""
@@ -66,6 +76,8 @@ def build() -> typer.Typer:
                 kind=kind,
                 pdq_threshold=ws.settings.pdq_threshold if pdq_threshold is None else pdq_threshold,
                 try_transforms=not no_transforms,
+                auto_action=auto_action,
+                minors=minors,
                 actor=ws.operator,
             )
         emit_json(_jsonable(info)) if json_out else _print_bank(info)

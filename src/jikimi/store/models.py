@@ -101,6 +101,11 @@ class Bank(Base):
     kind: Mapped[str] = mapped_column(String(32))
     pdq_threshold: Mapped[int] = mapped_column(Integer)
     try_transforms: Mapped[bool] = mapped_column(Boolean)
+    # Matches in this bank may remove content without a human (policy safeguard: no other
+    # fact can). Off unless the operator vouches for the bank's curation.
+    auto_action: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The bank holds child sexual abuse material: its matches route to the child_safety queue.
+    minors: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
@@ -315,6 +320,141 @@ class FaceTemplateRecord(Base):
             unique=True,
         ),
     )
+
+
+class User(Base):
+    """A person or machine that uses the service. Passwords are argon2id hashes; a machine
+    user (role ``platform``) may have none and use tokens only. Disabled users keep their row."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    disabled_at: Mapped[datetime | None]
+    disabled_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ApiToken(Base):
+    """An API token: ``jkm_<prefix>_<secret>``. Only the SHA-256 of the whole token is kept
+    (tokens are 256-bit random, so a fast hash is enough); ``prefix`` finds the row."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Case(Base):
+    """The unit of human work. This table is the seed the case issue grows: state, queue,
+    priority and assignee."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), default="new")
+    queue: Mapped[str] = mapped_column(String(64), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    suspected_minor: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Item(Base):
+    """One piece of content seen on a platform: location, author, times, text and media."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str | None] = mapped_column(String(200))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[str | None] = mapped_column(String(200))
+    posted_at: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    text: Mapped[str | None] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]]
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    case_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("cases.id"), index=True)
+    # The caller's own id for this item; a repeated POST with it returns the first item.
+    external_id: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("uq_items_external", "submitted_by", "external_id", unique=True),
+        Index("ix_items_location", "platform", "chat_id", "message_id"),
+    )
+
+
+class ItemMedia(Base):
+    __tablename__ = "item_media"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("items.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    # Null when the media could not be read at all (the error says why).
+    media_sha256: Mapped[str | None] = mapped_column(String(64), ForeignKey("media.sha256"))
+    filename: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class VerdictRecord(Base):
+    """A verdict, with the policy version that produced it and its reasons."""
+
+    __tablename__ = "verdicts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("items.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    automated: Mapped[bool] = mapped_column(Boolean)
+    suspected_minor: Mapped[bool] = mapped_column(Boolean, default=False)
+    actions: Mapped[list[str]]
+    reasons: Mapped[list[dict[str, Any]]]
+    policy_version: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxRecord(Base):
+    """One effect waiting for (or done with) delivery by a sink. Written in the same
+    transaction as the verdict or decision that asked for it (transactional outbox)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    action: Mapped[str] = mapped_column(String(64))
+    sink: Mapped[str] = mapped_column(String(64))
+    target: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]]
+    # pending -> delivering -> delivered | dead (dropped: an admin gave up on it, with a reason)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None]
+    item_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("items.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
 
 
 GENESIS_HASH = "0" * 64
