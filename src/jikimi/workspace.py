@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from jikimi import __version__
+from jikimi.accounts.store import UserStore
 from jikimi.banks.service import BankStore
 from jikimi.errors import WorkspaceError
 from jikimi.evidence.custody import CustodyLog
@@ -100,6 +101,17 @@ class Workspace:
     def persons(self) -> PersonStore:
         """Protected persons; their templates are encrypted under the master key."""
         return PersonStore(self.sessions, self.master_key, self.custody)
+
+    @cached_property
+    def users(self) -> UserStore:
+        """Users and API tokens, throttled and expiring as the settings say."""
+        return UserStore(
+            self.sessions,
+            self.custody,
+            max_failures=self.settings.login_max_failures,
+            lockout_seconds=self.settings.login_lockout_seconds,
+            token_days=self.settings.token_days,
+        )
 
     def matcher(self) -> Matcher:
         """A matcher over every active bank entry and every protected person's templates,

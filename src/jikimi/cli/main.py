@@ -11,7 +11,7 @@ import sys
 import typer
 
 from jikimi import __version__
-from jikimi.cli import bank, custody, hash, init, match, models, person, scan
+from jikimi.cli import bank, custody, hash, init, match, models, person, scan, user
 from jikimi.errors import JikimiError
 
 EXIT_ERROR = 1
@@ -43,6 +43,7 @@ def build_app() -> typer.Typer:
     scan.register(app)
     app.add_typer(custody.build(), name="custody")
     models.register(app)
+    app.add_typer(user.build(), name="user")
     return app
 
 

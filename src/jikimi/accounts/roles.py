@@ -1,0 +1,96 @@
+"""Roles, permissions and the one table that joins them (least privilege).
+
+A user has exactly one role. Routes ask for a :class:`Permission`, never for a role, so the
+table below is the only place that says who may do what; ``docs/accounts.md`` prints it.
+
+- ``child_safety`` is the only role with ``minors:view`` (suspected-minor items and cases),
+  ``admin`` included: an admin manages users and settings but does not see that material.
+- ``auditor`` is read-only and has no ``media:view``: facts and the audit trail, not media.
+- ``platform`` is a machine: it checks, ingests and reads back its own items (the items routes
+  narrow ``items:read`` to the caller's own items for this role), and never views media.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from jikimi.errors import AccountError
+
+__all__ = ["ROLE_PERMISSIONS", "Permission", "Principal", "Role", "parse_role", "permissions"]
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MODERATOR = "moderator"
+    CHILD_SAFETY = "child_safety"
+    INVESTIGATOR = "investigator"
+    SUPPORT_CENTRE = "support_centre"
+    AUDITOR = "auditor"
+    PLATFORM = "platform"
+
+
+class Permission(StrEnum):
+    CHECK = "check"  # POST /v1/check
+    ITEMS_WRITE = "items:write"
+    ITEMS_READ = "items:read"
+    BANKS_READ = "banks:read"
+    BANKS_WRITE = "banks:write"
+    MATCH = "match"  # GET /v1/match: reveals whether a hash is in a bank
+    MODELS_READ = "models:read"
+    OUTBOX_ADMIN = "outbox:admin"
+    USERS_ADMIN = "users:admin"
+    SETTINGS_ADMIN = "settings:admin"
+    MINORS_VIEW = "minors:view"  # suspected-minor items and cases
+    MEDIA_VIEW = "media:view"
+    AUDIT_READ = "audit:read"
+
+
+_P = Permission
+_MODERATOR = frozenset({_P.ITEMS_READ, _P.BANKS_READ, _P.MATCH, _P.MEDIA_VIEW, _P.MODELS_READ})
+
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
+    {
+        Role.ADMIN: frozenset(Permission) - {_P.MINORS_VIEW},
+        Role.MODERATOR: _MODERATOR,
+        Role.CHILD_SAFETY: _MODERATOR | {_P.MINORS_VIEW},
+        Role.INVESTIGATOR: frozenset(
+            {_P.ITEMS_READ, _P.BANKS_READ, _P.MATCH, _P.MEDIA_VIEW, _P.AUDIT_READ}
+        ),
+        # A support centre looks its protected persons' hashes up and follows the items found
+        # for them (its own); it reads no bank contents and views no media through the API.
+        Role.SUPPORT_CENTRE: frozenset({_P.ITEMS_READ, _P.MATCH}),
+        Role.AUDITOR: frozenset({_P.ITEMS_READ, _P.BANKS_READ, _P.MODELS_READ, _P.AUDIT_READ}),
+        Role.PLATFORM: frozenset({_P.CHECK, _P.ITEMS_WRITE, _P.ITEMS_READ, _P.MATCH}),
+    }
+)
+
+
+def parse_role(role: str) -> Role:
+    """The :class:`Role` named ``role``; :class:`~jikimi.errors.AccountError` if there is none."""
+    try:
+        return Role(role)
+    except ValueError:
+        raise AccountError(
+            f"unknown role {role!r}; roles are: {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def permissions(role: str) -> frozenset[Permission]:
+    """What ``role`` may do; :class:`~jikimi.errors.AccountError` for an unknown role."""
+    return ROLE_PERMISSIONS[parse_role(role)]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a signed-in user (``token_id`` None) or the holder of an API token."""
+
+    user_id: int
+    name: str
+    role: Role
+    token_id: int | None = None
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
