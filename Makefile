@@ -1,5 +1,5 @@
 # The two newcomer commands (see README.md): `make run` and `make test`.
-.PHONY: setup run test lint bench
+.PHONY: setup run demo test lint bench
 
 setup:
 	scripts/setup.sh all
@@ -7,6 +7,10 @@ setup:
 # Set up, create a workspace, make benign sample media and a bank, scan them.
 run: setup
 	scripts/run-example.sh
+
+# Set up, build the demo workspace (./jikimi-demo) and serve it on http://127.0.0.1:8787.
+demo: setup
+	.venv/bin/jikimi demo
 
 test:
 	scripts/setup.sh dev

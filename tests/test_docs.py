@@ -34,3 +34,23 @@ def test_every_cli_command_is_documented() -> None:
     assert len(commands) >= 10
     missing = [c for c in commands if f"`{c}" not in text]
     assert not missing, f"commands missing from docs/cli.md: {missing}"
+
+
+def test_every_api_route_is_documented() -> None:
+    from fastapi.routing import APIRoute
+
+    from jikimi.web.app import API_MODULES, PUBLIC_ROUTES
+
+    text = (DOCS / "api.md").read_text()
+    routes = [
+        f"{method} {route.path}"
+        for module in API_MODULES
+        for route in module.router.routes
+        if isinstance(route, APIRoute)
+        for method in sorted(route.methods)
+    ]
+    assert len(routes) >= 20
+    missing = [r for r in routes if f"`{r}`" not in text]
+    assert not missing, f"routes missing from docs/api.md: {missing}"
+    public = [p for p in sorted(PUBLIC_ROUTES) if f"{p}`" not in text]
+    assert not public, f"public routes not named in docs/api.md: {public}"

@@ -373,13 +373,21 @@ class BankStore:
                 self._event(session, "bank.entry_withdrawn", name, payload, actor)
             return _entry_info(entry, name)
 
-    def entries(self, name: str, *, include_withdrawn: bool = False) -> list[EntryInfo]:
+    def entries(
+        self,
+        name: str,
+        *,
+        include_withdrawn: bool = False,
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> list[EntryInfo]:
+        """Entries by id; ``after_id`` and ``limit`` page through a large bank."""
         with self._sessions() as session:
             bank = _live_bank(session, name)
-            query = select(BankEntry).where(BankEntry.bank_id == bank.id)
+            query = select(BankEntry).where(BankEntry.bank_id == bank.id, BankEntry.id > after_id)
             if not include_withdrawn:
                 query = query.where(BankEntry.withdrawn_at.is_(None))
-            rows = session.scalars(query.order_by(BankEntry.id)).all()
+            rows = session.scalars(query.order_by(BankEntry.id).limit(limit)).all()
             return [_entry_info(r, name) for r in rows]
 
     # -- for matching --------------------------------------------------------------------------

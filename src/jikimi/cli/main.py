@@ -11,7 +11,7 @@ import sys
 import typer
 
 from jikimi import __version__
-from jikimi.cli import bank, custody, hash, init, match, models, person, scan, user
+from jikimi.cli import bank, custody, demo, hash, init, match, models, person, scan, serve, user
 from jikimi.errors import JikimiError
 
 EXIT_ERROR = 1
@@ -43,6 +43,8 @@ def build_app() -> typer.Typer:
     scan.register(app)
     app.add_typer(custody.build(), name="custody")
     models.register(app)
+    serve.register(app)
+    demo.register(app)
     app.add_typer(user.build(), name="user")
     return app
 

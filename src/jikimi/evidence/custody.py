@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from jikimi.store.db import write_session
@@ -151,6 +152,25 @@ class CustodyLog:
         session.execute(update(CustodyHead).where(CustodyHead.id == 1).values(hash=digest))
         session.flush()
         return _event(row)
+
+    def last_seq(self, kinds: Sequence[str]) -> int:
+        """The seq of the newest event of any of ``kinds`` (0 if none): an index lookup, so a
+        service can poll it to learn that banks or persons changed."""
+        with self._sessions() as session:
+            found = session.scalar(
+                select(func.max(CustodyEventRecord.seq)).where(CustodyEventRecord.kind.in_(kinds))
+            )
+            return int(found or 0)
+
+    def count_since(self, kinds: Sequence[str], after_seq: int) -> int:
+        """How many events of ``kinds`` came after ``after_seq``."""
+        with self._sessions() as session:
+            found = session.scalar(
+                select(func.count()).where(
+                    CustodyEventRecord.kind.in_(kinds), CustodyEventRecord.seq > after_seq
+                )
+            )
+            return int(found or 0)
 
     def events(self, *, subject: str | None = None, after_seq: int = 0) -> list[CustodyEvent]:
         with self._sessions() as session:

@@ -29,7 +29,8 @@ and reviewers can audit the suppression. Results are sorted by (distance, bank, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 
@@ -120,6 +121,11 @@ class Matcher:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def banks(self) -> Mapping[str, BankSpec]:
+        """The banks matched against, by name (read-only view)."""
+        return MappingProxyType(self._banks)
 
     # -- lookups ------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from jikimi.errors import MediaError
+from jikimi.matching.live import LiveMatcher
 from jikimi.matching.matcher import Matcher
 from jikimi.media.decode import decode_image
 from jikimi.media.limits import Limits
@@ -114,7 +115,7 @@ class Cascade:
     def __init__(
         self,
         registry: Registry,
-        matcher: Matcher,
+        matcher: Matcher | LiveMatcher,
         plan: Sequence[Step],
         options: HashOptions,
     ) -> None:

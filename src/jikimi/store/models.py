@@ -247,6 +247,9 @@ class CustodyEventRecord(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
+    # Finds the last event of some kinds (e.g. bank changes) without scanning the chain.
+    __table_args__ = (Index("ix_custody_events_kind_seq", "kind", "seq"),)
+
 
 class CustodyHead(Base):
     """The single row (id 1) holding the chain's last seq and hash. Appenders update it first,

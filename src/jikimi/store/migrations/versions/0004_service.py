@@ -1,5 +1,6 @@
-"""The service: users and API tokens, items and their media, verdicts, the seed of cases, the
-action outbox; banks gain ``auto_action`` and ``minors``.
+"""The service: an index of custody events by kind, users and API tokens, items and their
+media, verdicts, the seed of cases, the action outbox; banks gain ``auto_action`` and
+``minors``.
 
 Revision ID: 0004
 Revises: 0003
@@ -24,6 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_custody_events_kind_seq", "custody_events", ["kind", "seq"])
     with op.batch_alter_table("banks") as batch:
         batch.add_column(
             sa.Column("auto_action", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -176,6 +178,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_api_tokens_user_id"), table_name="api_tokens")
     op.drop_table("api_tokens")
     op.drop_table("users")
+    op.drop_index("ix_custody_events_kind_seq", table_name="custody_events")
     with op.batch_alter_table("banks") as batch:
         batch.drop_column("minors")
         batch.drop_column("auto_action")

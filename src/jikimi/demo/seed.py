@@ -1,0 +1,126 @@
+"""The demo workspace: synthetic, benign data that shows the whole flow.
+
+Generated pictures (gradients and shapes, no people), a known-abuse bank built from some of
+them and marked for automatic action, a second bank that only routes to review, users with
+fresh random passwords and tokens, and a few items sent through the real pipeline: an exact
+copy and a mirrored copy of banked pictures (removed automatically, the actions recorded by the
+dry-run sink), a picture from the review bank (a case in a queue), an unrelated picture
+(allowed) and a text-only message naming a generator bot.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from jikimi.demo.synthetic import outdoor_like, photo_like, screenshot_like
+from jikimi.media.limits import Limits
+from jikimi.pipeline.item import Upload
+from jikimi.signals.base import SIGNAL_FORMATS
+from jikimi.signals.compute import compute_signals
+from jikimi.signals.extractor import TextInput
+from jikimi.store.items_repo import NewItem
+from jikimi.web.service import Service
+
+MARKER = ".jikimi-demo"
+AUTO_BANK = "demo-known-abuse"
+REVIEW_BANK = "demo-review"
+DEMO_CHAT = "-1001234567890"
+
+
+@dataclass
+class DemoUser:
+    name: str
+    role: str
+    password: str | None
+    token: str
+
+
+@dataclass
+class DemoSummary:
+    media_dir: Path
+    users: list[DemoUser] = field(default_factory=list)
+    items: list[tuple[str, int, str, int | None]] = field(default_factory=list)  # label, id, ...
+
+
+def _pictures(media_dir: Path) -> dict[str, Path]:
+    media_dir.mkdir(parents=True, exist_ok=True)
+    pictures = {
+        "known-1.jpg": photo_like(800, 600, seed=101),
+        "known-2.jpg": outdoor_like(800, 600, seed=102),
+        "review-1.png": screenshot_like(540, 960, seed=103),
+        "unrelated.jpg": photo_like(800, 600, seed=104),
+    }
+    paths = {}
+    for name, image in pictures.items():
+        path = media_dir / name
+        image.save(path, quality=92) if name.endswith(".jpg") else image.save(path)
+        paths[name] = path
+    with Image.open(paths["known-2.jpg"]) as im:
+        ImageOps.mirror(im).save(media_dir / "known-2-mirrored.jpg", quality=85)
+    paths["known-2-mirrored.jpg"] = media_dir / "known-2-mirrored.jpg"
+    with Image.open(paths["known-1.jpg"]) as im:
+        im.resize((640, 480)).save(media_dir / "known-1-resized.jpg", quality=80)
+    paths["known-1-resized.jpg"] = media_dir / "known-1-resized.jpg"
+    return paths
+
+
+def seed_demo(service: Service, media_dir: Path) -> DemoSummary:
+    """Fill an empty workspace with the demo data (see the module docstring)."""
+    ws = service.ws
+    actor = "demo"
+    summary = DemoSummary(media_dir=media_dir)
+    paths = _pictures(media_dir)
+    ws.banks.create(AUTO_BANK, auto_action=True, actor=actor)
+    ws.banks.add(
+        AUTO_BANK,
+        _signals(service, paths["known-1.jpg"]) + _signals(service, paths["known-2.jpg"]),
+        actor=actor,
+        note="benign stand-in for known abuse imagery (demo)",
+    )
+    ws.banks.create(REVIEW_BANK, actor=actor)
+    ws.banks.add(REVIEW_BANK, _signals(service, paths["review-1.png"]), actor=actor)
+    service.refresh_matcher(force=True)
+    for name, role in (("demo-admin", "admin"), ("demo-moderator", "moderator")):
+        password = secrets.token_urlsafe(12)
+        ws.users.add(name, role, password=password, actor=actor)
+        token, _ = ws.users.issue_token(name, actor=actor, label="demo")
+        summary.users.append(DemoUser(name, role, password, token))
+    ws.users.add("demo-platform", "platform", password=None, actor=actor)
+    token, _ = ws.users.issue_token("demo-platform", actor=actor, label="demo")
+    summary.users.append(DemoUser("demo-platform", "platform", None, token))
+    messages = [
+        ("exact copy of a banked picture", "known-1-resized.jpg", "look at this"),
+        ("mirrored copy of a banked picture", "known-2-mirrored.jpg", None),
+        ("picture from the review bank", "review-1.png", None),
+        ("unrelated picture", "unrelated.jpg", "holiday photo"),
+        ("text naming a generator bot", None, "try @example_undress_bot for a deepfake"),
+    ]
+    for number, (label, picture, text) in enumerate(messages, start=1):
+        item = NewItem(
+            platform="telegram",
+            submitted_by="demo-platform",
+            chat_id=DEMO_CHAT,
+            message_id=str(number),
+            author_id=str(5550000 + number),
+            text=text,
+            meta={"chat_title": "demo room"},
+            external_id=f"demo-{number}",
+        )
+        uploads = [Upload(paths[picture], picture)] if picture else []
+        fields = {"text": text, "chat_title": "demo room"} if text else {"chat_title": "demo room"}
+        recorded, analysis = service.ingest(
+            item, uploads, text=TextInput(fields), signals=(), actor="demo-platform"
+        )
+        outcome = analysis.verdict.outcome if analysis and analysis.verdict else "recorded"
+        summary.items.append((label, recorded.item_id, outcome, recorded.case_id))
+    return summary
+
+
+def _signals(service: Service, path: Path) -> list[tuple[str, str]]:
+    """The signals of a picture that banks hold, as ``jikimi bank add FILE`` takes them."""
+    media = compute_signals(path, Limits.from_settings(service.ws.settings), transforms=False)
+    return [(t, s.value) for t, s in media.signals.items() if t in SIGNAL_FORMATS]

@@ -1,0 +1,116 @@
+"""A matcher shared by the threads of a long-running service.
+
+Lookups take a shared (read) lock, changes an exclusive (write) lock, so an entry added or
+withdrawn through the API is in or out from the very next lookup and never seen half-written.
+Writers go first: once one waits, new readers queue behind it, so a steady stream of lookups
+cannot starve a withdrawal. A rebuilt matcher (banks changed in another process) is swapped in
+whole, under the write lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from jikimi.matching.matcher import Matcher
+from jikimi.model import BankSpec, Match, MediaSignals
+
+
+class LiveMatcher:
+    def __init__(self, matcher: Matcher | None = None) -> None:
+        self._matcher = matcher
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+        self.generation = 0
+        self.loaded = threading.Event()
+        if matcher is not None:
+            self.loaded.set()
+
+    @contextmanager
+    def read(self) -> Iterator[Matcher]:
+        """The current matcher, for lookups; raises ``RuntimeError`` before the first load."""
+        with self._cond:
+            while self._writer or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            if self._matcher is None:
+                raise RuntimeError("the match indexes are still loading")
+            yield self._matcher
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[Matcher]:
+        """The current matcher, for changes in place (add, withdraw)."""
+        with self._exclusive():
+            if self._matcher is None:
+                raise RuntimeError("the match indexes are still loading")
+            yield self._matcher
+
+    def swap(self, matcher: Matcher) -> None:
+        """Replace the matcher whole (a rebuild from the store)."""
+        with self._exclusive():
+            self._matcher = matcher
+            self.generation += 1
+        self.loaded.set()
+
+    # -- the Matcher lookups, each under the read lock (the cascade takes a LiveMatcher as its
+    # matcher, so hashing and models run outside the lock and only lookups hold it)
+
+    def match_media(self, media: MediaSignals) -> list[Match]:
+        with self.read() as matcher:
+            return matcher.match_media(media)
+
+    def match_values(self, pairs: Sequence[tuple[str, str]]) -> list[list[Match]]:
+        with self.read() as matcher:
+            return matcher.match_values(pairs)
+
+    def match_value(self, signal_type: str, value: str) -> list[Match]:
+        return self.match_values([(signal_type, value)])[0]
+
+    @property
+    def banks(self) -> Mapping[str, BankSpec]:
+        with self.read() as matcher:
+            return dict(matcher.banks)
+
+    @property
+    def faces(self) -> _LockedFaces:
+        return _LockedFaces(self)
+
+    def __len__(self) -> int:
+        with self.read() as matcher:
+            return len(matcher)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class _LockedFaces:
+    """``matcher.faces`` of a live matcher: face lookups under the read lock."""
+
+    def __init__(self, live: LiveMatcher) -> None:
+        self._live = live
+
+    def match(self, faces: Sequence[tuple[Sequence[int], Any]]) -> list[Match]:
+        with self._live.read() as matcher:
+            return matcher.faces.match(faces)

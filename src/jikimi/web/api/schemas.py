@@ -1,0 +1,99 @@
+"""Request bodies of the API. Unknown fields are refused (``extra="forbid"``), strings bounded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from jikimi.signals.extractor import TextInput
+
+MAX_TEXT = 100_000
+MAX_SIGNALS = 64
+Short = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _small_meta(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) > 64:
+        raise ValueError("at most 64 keys")
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextFields(Strict):
+    """Text around the media: the context signal reads it (trade terms, generator bots)."""
+
+    text: str | None = Field(default=None, max_length=MAX_TEXT, description="Message or caption.")
+    chat_title: str | None = Field(default=None, max_length=1000)
+    author_username: str | None = Field(default=None, max_length=200)
+
+    def text_input(self) -> TextInput | None:
+        fields = {
+            k: v
+            for k, v in (
+                ("text", self.text),
+                ("chat_title", self.chat_title),
+                ("username", self.author_username),
+            )
+            if v
+        }
+        return TextInput(fields) if fields else None
+
+
+class CheckIn(TextFields):
+    """``POST /v1/check``: signals computed by the caller, and/or text; media go as files."""
+
+    signals: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=MAX_SIGNALS,
+        description='Signal type to value, e.g. {"pdq": "<64 hex>", "sha256": "<hex>"}.',
+    )
+
+
+class ItemIn(TextFields):
+    """``POST /v1/items``: one item as the platform sees it."""
+
+    platform: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    chat_id: Short | None = None
+    message_id: Short | None = None
+    url: str | None = Field(default=None, max_length=2048)
+    author_id: Short | None = None
+    posted_at: datetime | None = Field(default=None, description="With a time zone (ISO 8601).")
+    external_id: Short | None = Field(
+        default=None, description="Your id for the item: sending it again returns the first."
+    )
+    signals: dict[str, str] = Field(default_factory=dict, max_length=MAX_SIGNALS)
+    meta: Annotated[dict[str, Any], AfterValidator(_small_meta)] = Field(default_factory=dict)
+
+
+class BankIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["known-abuse", "known-benign"] = "known-abuse"
+    pdq_threshold: int | None = Field(default=None, ge=0, le=64)
+    try_transforms: bool = True
+    auto_action: bool = False
+    minors: bool = False
+
+
+class SignalIn(Strict):
+    signal_type: str = Field(min_length=1, max_length=32)
+    value: str = Field(min_length=1, max_length=10_000_000)
+
+
+class EntriesIn(Strict):
+    signals: list[SignalIn] = Field(min_length=1, max_length=10_000)
+    note: str | None = Field(default=None, max_length=2000)
+    labels: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=32)
+
+
+class DropIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class LoginIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1024)

@@ -1,0 +1,301 @@
+"""The service's parts, wired once: workspace, live matcher, policy, pipelines, stores, outbox
+dispatcher, metrics. The API routers call these; nothing here knows HTTP.
+
+Startup builds the match indexes in a background thread (``/readyz`` says 503 until done), and
+a watcher thread rebuilds them when another process (the CLI, a second server) changes banks or
+persons; changes made through this service's own API apply in place at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text as sql_text
+from sqlalchemy.orm import Session
+
+from jikimi.actions.dispatcher import Dispatcher
+from jikimi.actions.effects import Target, effects_for
+from jikimi.actions.outbox import OutboxStore
+from jikimi.actions.sinks.base import Sink
+from jikimi.actions.sinks.registry import build_sinks, configured
+from jikimi.matching.live import LiveMatcher
+from jikimi.matching.matcher import Matcher
+from jikimi.media.limits import Limits
+from jikimi.model import Verdict
+from jikimi.pipeline.cascade import Cascade, HashOptions, Step, default_plan
+from jikimi.pipeline.item import ItemAnalysis, ItemPipeline, Upload
+from jikimi.policy.holder import PolicyHolder
+from jikimi.settings import Settings
+from jikimi.signals.extractor import TextInput
+from jikimi.signals.registry import Registry, load_registry
+from jikimi.store.items_repo import ItemStore, MediaLink, NewItem, RecordedItem
+from jikimi.web.metrics import Metrics
+from jikimi.workspace import TOOL, Workspace
+
+log = logging.getLogger("jikimi.service")
+
+# Custody event kinds after which the match indexes must be rebuilt.
+MATCHER_EVENTS = (
+    "bank.created",
+    "bank.deleted",
+    "bank.entries_added",
+    "bank.entry_withdrawn",
+    "bank.imported",
+    "person.enrolled",
+    "person.deleted",
+    "person.hashes_added",
+)
+HASHES_ONLY: tuple[Step, ...] = (Step("hashes"), Step("match"))
+
+
+@dataclass
+class ServiceOptions:
+    run_dispatcher: bool = True
+    watch_seconds: float = 5.0  # how often to look for bank changes made elsewhere
+    check_plan: tuple[Step, ...] | None = None  # None: the settings' cascade
+    registry: Registry | None = None  # tests inject a registry with stub extractors
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def dispatcher_for(
+    settings: Settings,
+    outbox: OutboxStore,
+    sinks: Mapping[str, Sink],
+    *,
+    observe: Callable[[str, str, str], None] | None = None,
+) -> Dispatcher:
+    """The outbox dispatcher as the settings configure it."""
+    return Dispatcher(
+        outbox,
+        sinks,
+        max_attempts=settings.outbox_max_attempts,
+        backoff_seconds=settings.outbox_backoff_seconds,
+        backoff_max_seconds=settings.outbox_backoff_max_seconds,
+        lease_seconds=settings.outbox_lease_seconds,
+        observe=observe,
+    )
+
+
+class Service:
+    def __init__(self, ws: Workspace, options: ServiceOptions | None = None) -> None:
+        self.ws = ws
+        self.options = options or ServiceOptions()
+        settings = ws.settings
+        self.metrics = Metrics()
+        self.registry = self.options.registry or load_registry(settings)
+        self.matcher = LiveMatcher()
+        self.policy = PolicyHolder(settings.policy_file, settings.policy_reload_seconds)
+        self.items = ItemStore(ws.sessions, ws.custody)
+        self.outbox = OutboxStore(ws.sessions, ws.custody)
+        self.metrics.watch_outbox(self.outbox.counts)
+        self.sinks = build_sinks(settings)
+        self._sink_config = configured(settings)
+        limits = Limits.from_settings(settings)
+        check_hashing = HashOptions(
+            limits=limits,
+            min_quality=settings.pdq_min_quality,
+            seconds_per_hash=settings.vpdq_seconds_per_hash,
+            fast=settings.check_fast_hash,
+        )
+        item_hashing = HashOptions(
+            limits=limits,
+            min_quality=settings.pdq_min_quality,
+            seconds_per_hash=settings.vpdq_seconds_per_hash,
+        )
+        plan = default_plan(settings)
+        check_plan = self.options.check_plan or plan
+        self.check_pipeline = ItemPipeline(
+            Cascade(self.registry, self.matcher, check_plan, check_hashing), self._policy
+        )
+        self.item_pipeline = ItemPipeline(
+            Cascade(self.registry, self.matcher, plan, item_hashing), self._policy
+        )
+        # Uploads wait here (mode 0700, in the system's temp folder) while they are analysed;
+        # each file is deleted when its request ends, the folder when the service stops.
+        self.tmp = Path(tempfile.mkdtemp(prefix="jikimi-uploads-"))
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._matcher_seq = -1
+        self.load_error: str | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the indexes and start the background threads (idempotent)."""
+        if self._threads:
+            return
+        self._stop.clear()
+        self._spawn("jikimi-indexes", self._watch_banks)
+        if self.options.run_dispatcher:
+            self._spawn("jikimi-dispatcher", self._dispatch)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _spawn(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _dispatch(self) -> None:
+        self.dispatcher().run_forever(self._stop, poll_seconds=1.0)
+
+    def dispatcher(self) -> Dispatcher:
+        return dispatcher_for(
+            self.ws.settings, self.outbox, self.sinks, observe=self.metrics.observe_action
+        )
+
+    def _watch_banks(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.refresh_matcher()
+            except Exception as exc:  # keep serving with the indexes we have; /readyz tells
+                self.load_error = f"{type(exc).__name__}: {exc}"
+                log.exception("rebuilding the match indexes failed")
+            self._stop.wait(self.options.watch_seconds)
+
+    def refresh_matcher(self, *, force: bool = False) -> bool:
+        """Rebuild the indexes if banks or persons changed since the last build."""
+        seq = self.ws.custody.last_seq(MATCHER_EVENTS)
+        if not force and seq == self._matcher_seq:
+            return False
+        self.matcher.swap(self.ws.matcher())
+        self._matcher_seq = seq
+        self.load_error = None
+        return True
+
+    def apply_in_place(self, change: Callable[[Matcher], None]) -> None:
+        """Apply a bank change already written to the store to the live matcher too (under
+        its write lock, so the next lookup sees it; changes are idempotent, so a rebuild that
+        got there first does no harm). When that change is the only one since the indexes
+        were built, the watcher need not rebuild them; otherwise (another process changed
+        banks meanwhile) it rebuilds as usual."""
+        custody = self.ws.custody
+        before = self._matcher_seq
+        with self.matcher.write() as matcher:
+            change(matcher)
+        if before >= 0 and custody.count_since(MATCHER_EVENTS, before) == 1:
+            self._matcher_seq = custody.last_seq(MATCHER_EVENTS)
+
+    # -- health -------------------------------------------------------------------------------
+
+    def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            with self.ws.sessions() as session:
+                session.execute(sql_text("SELECT 1"))
+            checks["store"] = "ok"
+        except Exception as exc:  # readiness reports, never raises
+            checks["store"] = f"unreachable: {type(exc).__name__}"
+        if self.matcher.loaded.is_set():
+            checks["indexes"] = "ok"
+        else:
+            checks["indexes"] = self.load_error or "loading"
+        policy = self.policy.current
+        checks["policy"] = policy.version
+        if self.policy.last_error:
+            checks["policy_error"] = self.policy.last_error
+        checks["ready"] = checks["store"] == "ok" and checks["indexes"] == "ok"
+        return checks
+
+    # -- the work -----------------------------------------------------------------------------
+
+    def _policy(self) -> Any:
+        return self.policy.current
+
+    def check(
+        self,
+        uploads: Sequence[Upload],
+        *,
+        text: TextInput | None,
+        signals: Sequence[tuple[str, str]],
+    ) -> ItemAnalysis:
+        """A pre-publication check: nothing is recorded."""
+        analysis = self.check_pipeline.analyze(uploads, text=text, signals=signals)
+        self._observe(analysis, "check")
+        return analysis
+
+    def ingest(
+        self,
+        item: NewItem,
+        uploads: Sequence[Upload],
+        *,
+        text: TextInput | None,
+        signals: Sequence[tuple[str, str]],
+        actor: str,
+    ) -> tuple[RecordedItem, ItemAnalysis | None]:
+        """Analyse and record an item: media, item, verdict, case, outbox effects."""
+        if item.external_id is not None:
+            existing = self.items.find_external(item.submitted_by, item.external_id)
+            if existing is not None:
+                return existing, None
+        analysis = self.item_pipeline.analyze(uploads, text=text, signals=signals)
+        self._observe(analysis, "items")
+        links = [self._record_media(upload, result, actor) for upload, result in analysis.media]
+        verdict = analysis.verdict
+        assert verdict is not None
+        target = Target(
+            platform=item.platform,
+            chat_id=item.chat_id,
+            message_id=item.message_id,
+            author_id=item.author_id,
+            url=item.url,
+        )
+
+        def enqueue_effects(session: Session, item_id: int, verdict_id: int) -> None:
+            self._enqueue(session, verdict, target, item_id, verdict_id)
+
+        recorded = self.items.record(item, links, verdict, actor=actor, also=enqueue_effects)
+        return recorded, analysis
+
+    def _enqueue(
+        self, session: Session, verdict: Verdict, target: Target, item_id: int, verdict_id: int
+    ) -> None:
+        effects = effects_for(
+            verdict,
+            replace(target, item_id=item_id),
+            origin=f"verdict:{verdict_id}",
+            **self._sink_config,
+        )
+        self.outbox.enqueue(session, effects, item_id=item_id)
+
+    def _record_media(self, upload: Upload, result: Any, actor: str) -> MediaLink:
+        media = result.media
+        if media.sha256 is None:
+            return MediaLink(None, upload.filename, media.error)
+        kept = False
+        if self.ws.settings.keep_media and media.error is None:
+            kept = self.ws.vault.put_file(upload.path, media.sha256) or self.ws.vault.has(
+                media.sha256
+            )
+        self.ws.media.record(
+            media,
+            source_path=f"upload:{upload.filename or ''}",
+            matches=result.matches,
+            scan_id="api",
+            actor=actor,
+            custody=self.ws.custody,
+            tool_version=TOOL,
+            kept_in_vault=kept,
+            findings=result.findings_json(),
+            plan=result.plan,
+            steps=[s.as_dict() for s in result.steps],
+        )
+        return MediaLink(media.sha256, upload.filename, media.error)
+
+    def _observe(self, analysis: ItemAnalysis, via: str) -> None:
+        assert analysis.verdict is not None
+        names = [n for _, r in analysis.media for n in (*r.media.signals, *r.findings)]
+        names.extend(analysis.text_findings)
+        self.metrics.observe_verdict(analysis.verdict, analysis.matches, names, via)
