@@ -36,6 +36,11 @@ def test_bank_lifecycle_over_the_api(client: TestClient, tokens: dict[str, str])
     )
     assert r.status_code == 201, r.text
     entry_id = r.json()["added"][0]["entry_id"]
+    bad = client.post("/v1/banks/local/entries", json={"signals": [{"value": 1}]}, headers=admin)
+    assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {
+        "signals.0.signal_type",
+        "signals.0.value",
+    }
     found = _match(client, tokens["platform"], "pdq", PDQ_NEAR_A)
     assert [(m["bank"], m["entry_id"], m["distance"]) for m in found] == [("local", entry_id, 1)]
     r = client.delete(f"/v1/banks/local/entries/{entry_id}?reason=mistake", headers=admin)

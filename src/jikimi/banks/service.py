@@ -49,6 +49,17 @@ class BankInfo:
     active_entries: int = 0
     withdrawn_entries: int = 0
 
+    def spec(self) -> BankSpec:
+        """What matching and policy need of this bank."""
+        return BankSpec(
+            self.name,
+            self.kind,  # type: ignore[arg-type]
+            self.pdq_threshold,
+            self.try_transforms,
+            auto_action=self.auto_action,
+            minors=self.minors,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class EntryInfo:
@@ -397,17 +408,7 @@ class BankStore:
             banks = session.scalars(
                 select(Bank).where(Bank.deleted_at.is_(None)).order_by(Bank.name)
             ).all()
-            return [
-                BankSpec(
-                    b.name,
-                    b.kind,  # type: ignore[arg-type]
-                    b.pdq_threshold,
-                    b.try_transforms,
-                    auto_action=b.auto_action,
-                    minors=b.minors,
-                )
-                for b in banks
-            ]
+            return [_bank_info(b).spec() for b in banks]
 
     def active_entries(self) -> Iterator[EntrySpec]:
         """Every active entry of every live bank, streamed in batches (server-side cursor on

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from jikimi.accounts.roles import Permission, Principal
-from jikimi.web.api.schemas import DropIn
+from jikimi.web.api.schemas import DropIn, jsonable
 from jikimi.web.auth import require
 from jikimi.workspace import TOOL
 
 router = APIRouter(tags=["admin"])
-
-
-def _json(obj: Any) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(obj).items()}
 
 
 @router.get("/v1/outbox")
@@ -32,14 +26,14 @@ def list_outbox(
     """Effects in the outbox (``state=dead`` for the dead letters), with counts by state."""
     outbox = request.app.state.service.outbox
     entries = outbox.list(state=state, limit=limit, after_id=after_id)
-    return {"counts": outbox.counts(), "entries": [_json(e) for e in entries]}
+    return {"counts": outbox.counts(), "entries": [jsonable(e) for e in entries]}
 
 
 @router.get("/v1/outbox/{entry_id}")
 def get_outbox(
     entry_id: int, request: Request, _: Principal = Depends(require(Permission.OUTBOX_ADMIN))
 ) -> dict[str, Any]:
-    return _json(request.app.state.service.outbox.get(entry_id))
+    return jsonable(request.app.state.service.outbox.get(entry_id))
 
 
 @router.post("/v1/outbox/{entry_id}/retry")
@@ -49,7 +43,7 @@ def retry_outbox(
     """Send a dead effect again (attempts start over)."""
     outbox = request.app.state.service.outbox
     outbox.retry(entry_id, actor=who.name)
-    return _json(outbox.get(entry_id))
+    return jsonable(outbox.get(entry_id))
 
 
 @router.post("/v1/outbox/{entry_id}/drop")
@@ -62,7 +56,7 @@ def drop_outbox(
     """Give up on a dead effect, with the reason (kept, and in the custody log)."""
     outbox = request.app.state.service.outbox
     outbox.drop(entry_id, reason=body.reason, actor=who.name)
-    return _json(outbox.get(entry_id))
+    return jsonable(outbox.get(entry_id))
 
 
 @router.get("/v1/policy")

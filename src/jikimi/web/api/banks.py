@@ -9,28 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import io
-from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from jikimi.accounts.roles import Permission, Principal
 from jikimi.banks.formats import iter_lines
 from jikimi.errors import BankNotFound
 from jikimi.matching.matcher import Matcher
-from jikimi.model import BankSpec, EntrySpec
-from jikimi.web.api.schemas import BankIn, EntriesIn
+from jikimi.model import EntrySpec
+from jikimi.web.api.schemas import BankIn, EntriesIn, jsonable
 from jikimi.web.auth import require
-from jikimi.web.requests import unsupported
+from jikimi.web.requests import invalid, unsupported
 
 router = APIRouter(tags=["banks"])
 MAX_PAGE = 1000
-
-
-def _json(obj: Any) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(obj).items()}
 
 
 @router.get("/v1/banks")
@@ -38,7 +33,7 @@ def list_banks(
     request: Request, _: Principal = Depends(require(Permission.BANKS_READ))
 ) -> list[dict[str, Any]]:
     """Every live bank with its settings and entry counts."""
-    return [_json(b) for b in request.app.state.service.ws.banks.list()]
+    return [jsonable(b) for b in request.app.state.service.ws.banks.list()]
 
 
 @router.post("/v1/banks", status_code=201)
@@ -58,23 +53,16 @@ def create_bank(
         minors=body.minors,
         actor=who.name,
     )
-    spec = BankSpec(
-        info.name,
-        info.kind,  # type: ignore[arg-type]
-        info.pdq_threshold,
-        info.try_transforms,
-        auto_action=info.auto_action,
-        minors=info.minors,
-    )
+    spec = info.spec()
     service.apply_in_place(lambda m: m.add_bank(spec))
-    return _json(info)
+    return jsonable(info)
 
 
 @router.get("/v1/banks/{name}")
 def get_bank(
     name: str, request: Request, _: Principal = Depends(require(Permission.BANKS_READ))
 ) -> dict[str, Any]:
-    return _json(request.app.state.service.ws.banks.get(name))
+    return jsonable(request.app.state.service.ws.banks.get(name))
 
 
 @router.delete("/v1/banks/{name}", status_code=204)
@@ -107,7 +95,7 @@ def list_entries(
         name, include_withdrawn=include_withdrawn, after_id=after_id, limit=limit
     )
     return {
-        "entries": [_json(e) for e in entries],
+        "entries": [jsonable(e) for e in entries],
         "next_after_id": entries[-1].entry_id if len(entries) == limit else None,
     }
 
@@ -136,12 +124,15 @@ async def add_entries(
     banks = service.ws.banks
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        body = EntriesIn.model_validate_json(await request.body())
+        try:
+            body = EntriesIn.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise invalid(exc, "the JSON body") from None
         pairs = [(s.signal_type, s.value) for s in body.signals]
         added = await run_in_threadpool(
             banks.add, name, pairs, actor=who.name, note=body.note, labels=body.labels
         )
-        result: dict[str, Any] = {"added": [_json(e) for e in added], "rejected": []}
+        result: dict[str, Any] = {"added": [jsonable(e) for e in added], "rejected": []}
     elif content_type == "text/plain":
         body_bytes = await request.body()
         report = await run_in_threadpool(
@@ -154,7 +145,7 @@ async def add_entries(
         )
         added = report.added
         result = {
-            "added": [_json(e) for e in added],
+            "added": [jsonable(e) for e in added],
             "duplicates": report.duplicates,
             "rejected": [{"line": n, "reason": r} for n, r in report.rejected],
         }
@@ -178,4 +169,4 @@ def withdraw_entry(
     service = request.app.state.service
     info = service.ws.banks.withdraw(name, entry_id, actor=who.name, reason=reason)
     service.apply_in_place(lambda m: m.withdraw(entry_id))
-    return _json(info)
+    return jsonable(info)

@@ -1,7 +1,8 @@
-"""Request bodies of the API. Unknown fields are refused (``extra="forbid"``), strings bounded."""
+"""Request bodies of the API (unknown fields refused, strings bounded) and records as JSON."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -18,6 +19,11 @@ def _small_meta(value: dict[str, Any]) -> dict[str, Any]:
     if len(value) > 64:
         raise ValueError("at most 64 keys")
     return value
+
+
+def jsonable(record: Any) -> dict[str, Any]:
+    """A store's dataclass record as JSON: times in ISO 8601."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(record).items()}
 
 
 class Strict(BaseModel):
