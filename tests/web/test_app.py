@@ -163,3 +163,20 @@ def test_password_login_issues_a_token_and_is_throttled(
         client.post("/v1/auth/login", json={"name": "test-auditor", "password": "y" * 12})
     r = client.post("/v1/auth/login", json={"name": "test-auditor", "password": PASSWORD})
     assert r.status_code == 401  # locked, even with the right password
+
+
+def test_ids_outside_what_the_store_holds_are_refused_not_crashed_on(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    admin = bearer(tokens["admin"])
+    huge = 2**80
+    for method, url in (
+        ("GET", f"/v1/outbox/{huge}"),
+        ("POST", f"/v1/outbox/-{huge}/retry"),
+        ("GET", f"/v1/outbox?after_id={huge}"),
+        ("GET", f"/v1/items/{huge}"),
+        ("DELETE", f"/v1/banks/x/entries/{huge}"),
+        ("GET", f"/v1/banks/x/entries?after_id={huge}"),
+    ):
+        r = client.request(method, url, headers=admin)
+        assert r.status_code == 422, (method, url, r.status_code)

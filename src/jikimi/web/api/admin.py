@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from jikimi.accounts.roles import Permission, Principal
-from jikimi.web.api.schemas import DropIn, jsonable
+from jikimi.web.api.schemas import AfterId, DropIn, RowId, jsonable
 from jikimi.web.auth import require
 from jikimi.workspace import TOOL
 
@@ -19,7 +19,7 @@ router = APIRouter(tags=["admin"])
 def list_outbox(
     request: Request,
     state: str | None = Query(None, max_length=16, examples=["dead"]),
-    after_id: int = Query(0, ge=0),
+    after_id: AfterId = 0,
     limit: int = Query(100, ge=1, le=1000),
     _: Principal = Depends(require(Permission.OUTBOX_ADMIN)),
 ) -> dict[str, Any]:
@@ -31,14 +31,14 @@ def list_outbox(
 
 @router.get("/v1/outbox/{entry_id}")
 def get_outbox(
-    entry_id: int, request: Request, _: Principal = Depends(require(Permission.OUTBOX_ADMIN))
+    entry_id: RowId, request: Request, _: Principal = Depends(require(Permission.OUTBOX_ADMIN))
 ) -> dict[str, Any]:
     return jsonable(request.app.state.service.outbox.get(entry_id))
 
 
 @router.post("/v1/outbox/{entry_id}/retry")
 def retry_outbox(
-    entry_id: int, request: Request, who: Principal = Depends(require(Permission.OUTBOX_ADMIN))
+    entry_id: RowId, request: Request, who: Principal = Depends(require(Permission.OUTBOX_ADMIN))
 ) -> dict[str, Any]:
     """Send a dead effect again (attempts start over)."""
     outbox = request.app.state.service.outbox
@@ -48,7 +48,7 @@ def retry_outbox(
 
 @router.post("/v1/outbox/{entry_id}/drop")
 def drop_outbox(
-    entry_id: int,
+    entry_id: RowId,
     body: DropIn,
     request: Request,
     who: Principal = Depends(require(Permission.OUTBOX_ADMIN)),

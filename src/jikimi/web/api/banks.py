@@ -20,7 +20,7 @@ from jikimi.banks.formats import iter_lines
 from jikimi.errors import BankNotFound
 from jikimi.matching.matcher import Matcher
 from jikimi.model import EntrySpec
-from jikimi.web.api.schemas import BankIn, EntriesIn, jsonable
+from jikimi.web.api.schemas import AfterId, BankIn, EntriesIn, RowId, body_schema, jsonable
 from jikimi.web.auth import require
 from jikimi.web.requests import invalid, unsupported
 
@@ -85,7 +85,7 @@ def delete_bank(
 def list_entries(
     name: str,
     request: Request,
-    after_id: int = Query(0, ge=0, description="Page: entries with a larger id."),
+    after_id: AfterId = 0,
     limit: int = Query(100, ge=1, le=MAX_PAGE),
     include_withdrawn: bool = False,
     _: Principal = Depends(require(Permission.BANKS_READ, Permission.MATCH)),
@@ -106,7 +106,7 @@ def list_entries(
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": EntriesIn.model_json_schema()},
+                "application/json": {"schema": body_schema(EntriesIn)},
                 "text/plain": {
                     "schema": {"type": "string"},
                     "description": "A hash list, one `<signal_type> <value>` per line.",
@@ -159,7 +159,7 @@ async def add_entries(
 @router.delete("/v1/banks/{name}/entries/{entry_id}")
 def withdraw_entry(
     name: str,
-    entry_id: int,
+    entry_id: RowId,
     request: Request,
     reason: str | None = Query(None, max_length=2000),
     who: Principal = Depends(require(Permission.BANKS_WRITE)),

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from jikimi.accounts.roles import Permission, Principal
 from jikimi.pipeline.item import ItemAnalysis
-from jikimi.web.api.schemas import CheckIn
+from jikimi.web.api.schemas import CheckIn, body_schema
 from jikimi.web.auth import require
 from jikimi.web.requests import read_request
 
@@ -19,7 +19,7 @@ router = APIRouter(tags=["check"])
 BODY_DOC = {
     "requestBody": {
         "content": {
-            "application/json": {"schema": CheckIn.model_json_schema()},
+            "application/json": {"schema": body_schema(CheckIn)},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",

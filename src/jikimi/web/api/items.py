@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from jikimi.accounts.roles import Permission, Principal, Role
 from jikimi.store.items_repo import NewItem
 from jikimi.web.api.check import BODY_DOC, analysis_json
-from jikimi.web.api.schemas import ItemIn
+from jikimi.web.api.schemas import ItemIn, RowId, body_schema
 from jikimi.web.auth import require
 from jikimi.web.problems import Problem
 from jikimi.web.requests import read_request
@@ -21,7 +21,7 @@ router = APIRouter(tags=["items"])
 ITEM_BODY_DOC = {
     "requestBody": {
         "content": {
-            "application/json": {"schema": ItemIn.model_json_schema()},
+            "application/json": {"schema": body_schema(ItemIn)},
             "multipart/form-data": BODY_DOC["requestBody"]["content"]["multipart/form-data"],
         }
     }
@@ -86,7 +86,7 @@ def _text_meta(meta: ItemIn) -> dict[str, Any]:
 
 @router.get("/v1/items/{item_id}")
 def get_item(
-    item_id: int, request: Request, who: Principal = Depends(require(Permission.ITEMS_READ))
+    item_id: RowId, request: Request, who: Principal = Depends(require(Permission.ITEMS_READ))
 ) -> dict[str, Any]:
     """An item: location, text, media with signals and findings, verdicts, case. Items whose
     verdict suspects a minor are visible to the ``child_safety`` role only; a platform sees

@@ -18,7 +18,9 @@ router = APIRouter(tags=["lookup"])
 def match(
     request: Request,
     signal_type: str = Query(..., min_length=1, max_length=32, examples=["pdq"]),
-    value: str = Query(..., min_length=1, max_length=100_000),
+    # Request lines are capped near 16 kB by the HTTP server: long values (vPDQ) go through
+    # POST /v1/check as signals instead.
+    value: str = Query(..., min_length=1, max_length=8000),
     _: Principal = Depends(require(Permission.MATCH)),
 ) -> dict[str, Any]:
     """Matches of one signal value in every bank (the same result as ``jikimi match``)."""

@@ -6,11 +6,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from jikimi.signals.extractor import TextInput
 
 MAX_TEXT = 100_000
+MAX_ID = 2**63 - 1  # ids are 64-bit in both stores
 MAX_SIGNALS = 64
 Short = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -19,6 +21,30 @@ def _small_meta(value: dict[str, Any]) -> dict[str, Any]:
     if len(value) > 64:
         raise ValueError("at most 64 keys")
     return value
+
+
+# A row id in a path or query: refused (422) outside what the stores can hold.
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="Page: rows with a larger id.")]
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema with its ``$defs`` inlined, for ``openapi_extra`` (where a
+    ``#/$defs/...`` reference would point nowhere)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return inline(schema)
 
 
 def jsonable(record: Any) -> dict[str, Any]:
