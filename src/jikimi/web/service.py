@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,6 @@ class ServiceOptions:
     watch_seconds: float = 5.0  # how often to look for bank changes made elsewhere
     check_plan: tuple[Step, ...] | None = None  # None: the settings' cascade
     registry: Registry | None = None  # tests inject a registry with stub extractors
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def dispatcher_for(
@@ -131,6 +130,7 @@ class Service:
         """Load the indexes and start the background threads (idempotent)."""
         if self._threads:
             return
+        self.tmp.mkdir(mode=0o700, exist_ok=True)  # a restarted service needs it again
         self._stop.clear()
         self._spawn("jikimi-indexes", self._watch_banks)
         if self.options.run_dispatcher:
