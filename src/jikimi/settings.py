@@ -130,6 +130,24 @@ class Settings(BaseSettings):
         description="POST /v1/check hashes a downscaled decode (within a few bits of exact PDQ, "
         "see docs/benchmarks.md); false hashes exactly.",
     )
+    check_signals: Literal["cascade", "hashes"] = Field(
+        default="cascade",
+        description="What POST /v1/check computes: the cascade (hashes, then models where they "
+        "can change the outcome) or hashes and matching only (fastest).",
+    )
+    serve_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes of jikimi serve (each loads the indexes).",
+    )
+    check_threads: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="Checks and items analysed at once per process (0: the CPU cores shared "
+        "out among serve_workers); more wait their turn, so an overload does not thrash.",
+    )
     login_max_failures: int = Field(
         default=5, ge=1, le=100, description="Failed logins in a row before a user is locked."
     )

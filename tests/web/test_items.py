@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from tests.web.helpers import bearer, jpeg
 
 from jikimi.store.models import CustodyEventRecord, MediaRecord, OutboxRecord
-from jikimi.web.service import Service
+from jikimi.web.app import create_app
+from jikimi.web.service import Service, ServiceOptions
 
 
 def _bank(service: Service, name: str, image: bytes, **flags: bool) -> None:
@@ -187,3 +188,37 @@ def test_bad_media_are_reported_and_the_rest_of_the_item_goes_on(
     assert [m["filename"] for m in item["media"]] == ["passwd.jpg", "fine.jpg", "notes.jpg"]
     assert all(m["sha256"] for m in item["media"])  # even unreadable files have a SHA-256
     assert not list(service.tmp.iterdir())
+
+
+def test_the_check_can_run_hashes_only(
+    client: TestClient, service: Service, tokens: dict[str, str]
+) -> None:
+    h = bearer(tokens["platform"])
+    full = client.post("/v1/check", files={"media": ("a.jpg", jpeg(12), "image/jpeg")}, headers=h)
+    assert "skin" in full.json()["media"][0]["findings"]
+    service.ws.settings.check_signals = "hashes"
+    fast = Service(service.ws, ServiceOptions(registry=service.registry, run_dispatcher=False))
+    fast.refresh_matcher(force=True)
+    with TestClient(create_app(fast, start=False)) as c:
+        r = c.post("/v1/check", files={"media": ("a.jpg", jpeg(12), "image/jpeg")}, headers=h)
+    assert r.status_code == 200
+    assert r.json()["media"][0]["findings"] == {}
+    assert r.json()["media"][0]["signals"]["pdq"]
+
+
+def test_the_check_computes_the_digests_some_bank_can_match(
+    client: TestClient, service: Service, tokens: dict[str, str]
+) -> None:
+    h = bearer(tokens["platform"])
+    image = jpeg(13)
+
+    def signals() -> set[str]:
+        r = client.post("/v1/check", files={"media": ("a.jpg", image, "image/jpeg")}, headers=h)
+        return set(r.json()["media"][0]["signals"])
+
+    assert signals() == {"sha256", "pdq"}
+    admin = bearer(tokens["admin"])
+    client.post("/v1/banks", json={"name": "md5s"}, headers=admin)
+    entry = {"signal_type": "md5", "value": "0" * 32}
+    client.post("/v1/banks/md5s/entries", json={"signals": [entry]}, headers=admin)
+    assert signals() == {"sha256", "md5", "pdq"}

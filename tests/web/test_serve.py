@@ -43,7 +43,8 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 90.0)
 
 
 @pytest.mark.slow
-def test_jikimi_serve_answers_on_loopback_and_stops_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_jikimi_serve_answers_on_loopback_and_stops_cleanly(tmp_path: Path, workers: int) -> None:
     home = tmp_path / "home"
     env = _env(home)
     subprocess.run([*JIKIMI, "init"], env=env, check=True, capture_output=True)
@@ -62,7 +63,7 @@ def test_jikimi_serve_answers_on_loopback_and_stops_cleanly(tmp_path: Path) -> N
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [*JIKIMI, "serve", "--port", str(port)],
+        [*JIKIMI, "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -476,6 +476,13 @@ class UserStore:
             token_id = token.id
         self._cache.evict(token_ids=[token_id])
 
+    def cached_principal(self, token: str) -> Principal | None:
+        """The principal of a token checked within the last few seconds, from memory only
+        (no database, cheap enough for an event loop); ``None``: call :meth:`authenticate`."""
+        if parse_token(token) is None:
+            return None
+        return self._cache.get(token_digest(token), self._clock())
+
     def authenticate(self, token: str) -> Principal:
         """The principal holding ``token``, or :class:`~jikimi.errors.AuthenticationFailed`
         (malformed, unknown prefix, wrong secret, revoked, expired, disabled user)."""

@@ -3,6 +3,7 @@ dispatcher alone, to run beside servers started with ``--no-worker``)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -16,15 +17,20 @@ DEFAULT_PORT = 8787
 
 
 def serve_workspace(
-    ws: Workspace, *, host: str, port: int, worker: bool, log_level: str = "info"
+    ws: Workspace,
+    *,
+    host: str,
+    port: int,
+    worker: bool,
+    workers: int | None = None,
+    log_level: str = "info",
 ) -> None:
     """Serve ``ws`` until interrupted."""
-    import uvicorn
-
+    from jikimi.web import server
     from jikimi.web.app import create_app
     from jikimi.web.service import Service, ServiceOptions
 
-    service = Service(ws, ServiceOptions(run_dispatcher=worker))
+    workers = workers or ws.settings.serve_workers
     if not ws.users.list():
         stderr_console().print(
             "no users yet: every API route but /healthz needs a token. Create an admin with "
@@ -32,19 +38,16 @@ def serve_workspace(
             markup=False,
         )
     stderr_console().print(
-        f"Jikimi serving http://{host}:{port} (API docs at /docs); "
+        f"Jikimi serving http://{host}:{port} (API docs at /docs); {workers} process(es); "
         f"actions: {ws.settings.actions_mode}; outbox worker: {'on' if worker else 'off'}",
         markup=False,
     )
-    # No access log: request lines carry query strings (hash values); metrics count requests.
-    uvicorn.run(
-        create_app(service),
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-        server_header=False,
-    )
+    app = None
+    if workers <= 1:
+        app = create_app(Service(ws, ServiceOptions(run_dispatcher=worker)))
+    else:
+        os.environ["JIKIMI_HOME"] = str(ws.settings.home)  # the workers open the same one
+    server.run(app, host=host, port=port, workers=workers, dispatcher=worker, log_level=log_level)
 
 
 def register(app: typer.Typer) -> None:
@@ -55,11 +58,21 @@ def register(app: typer.Typer) -> None:
         no_worker: bool = typer.Option(
             False, "--no-worker", help="Do not deliver actions here (run `jikimi worker`)."
         ),
+        workers: int | None = typer.Option(
+            None, "--workers", min=1, max=64, help="Server processes (default serve_workers)."
+        ),
         log_level: str = typer.Option("info", "--log-level"),
     ) -> None:
         """Serve the API (and deliver actions from the outbox, unless --no-worker)."""
         with Workspace.open() as ws:
-            serve_workspace(ws, host=host, port=port, worker=not no_worker, log_level=log_level)
+            serve_workspace(
+                ws,
+                host=host,
+                port=port,
+                worker=not no_worker,
+                workers=workers,
+                log_level=log_level,
+            )
 
     @app.command("worker")
     def worker(

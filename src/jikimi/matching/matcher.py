@@ -122,6 +122,15 @@ class Matcher:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def signal_types(self) -> frozenset[str]:
+        """The signal types that at least one active entry has (what is worth computing)."""
+        types = {t for t, index in self._exact.items() if len(index)}
+        if len(self._pdq):
+            types.add("pdq")
+        if len(self._vpdq):
+            types.add("vpdq")
+        return frozenset(types)
+
     @property
     def banks(self) -> Mapping[str, BankSpec]:
         """The banks matched against, by name (read-only view)."""

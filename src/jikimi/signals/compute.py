@@ -83,12 +83,13 @@ def _compute(
     try:
         result.size = path.stat().st_size
         check_file_size(result.size, limits)
+        names = _digest_names(wanted)
         data: bytes | None = None
         if result.size <= READ_ONCE_MAX_BYTES:
             data = path.read_bytes()
-            digests, head = bytes_digests(data), data[:HEAD_BYTES]
+            digests, head = bytes_digests(data, names), data[:HEAD_BYTES]
         else:
-            digests = file_digests(path)
+            digests = file_digests(path, names)
             with path.open("rb") as fh:
                 head = fh.read(HEAD_BYTES)
     except OSError as exc:
@@ -111,7 +112,7 @@ def _compute(
             data = path.read_bytes()
         _image_signals(data, sniffed, limits, result, wanted, min_quality, transforms, fast)
     else:
-        _video_signals(path, limits, result, wanted, digests["md5"], seconds_per_hash)
+        _video_signals(path, limits, result, wanted, digests.get("md5", ""), seconds_per_hash)
 
 
 def _image_signals(
@@ -148,6 +149,13 @@ def _image_signals(
         return
     result.signals["pdq"] = Signal("pdq", value, quality)
     result.pdq_transforms = variants
+
+
+def _digest_names(wanted: frozenset[str]) -> list[str]:
+    """The file digests to compute: sha256 always (it names the media), the others when
+    wanted (md5 also when video_md5 is: the same digest)."""
+    also = {"md5"} if "video_md5" in wanted else set()
+    return [n for n in DIGESTS if n == "sha256" or n in wanted or n in also]
 
 
 def _video_signals(

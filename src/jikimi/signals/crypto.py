@@ -7,6 +7,7 @@ SHA-256), so every readable file gets all three, in one read, as fixed-width low
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 DIGESTS: tuple[str, ...] = ("sha256", "md5", "sha1")
@@ -15,18 +16,19 @@ DIGESTS: tuple[str, ...] = ("sha256", "md5", "sha1")
 _CHUNK = 1024 * 1024
 
 
-def file_digests(path: Path) -> dict[str, str]:
-    """``{"sha256", "md5", "sha1"}`` of the file at ``path``, streamed in one pass."""
-    hashers = [hashlib.new(name) for name in DIGESTS]
+def file_digests(path: Path, names: Sequence[str] = DIGESTS) -> dict[str, str]:
+    """The digests ``names`` (default sha256, md5, sha1) of the file at ``path``, streamed in
+    one pass."""
+    hashers = [hashlib.new(name) for name in names]
     with path.open("rb", buffering=0) as fh:
         buf = bytearray(_CHUNK)
         view = memoryview(buf)
         while n := fh.readinto(buf):
             for h in hashers:
                 h.update(view[:n])
-    return {name: h.hexdigest() for name, h in zip(DIGESTS, hashers, strict=True)}
+    return {name: h.hexdigest() for name, h in zip(names, hashers, strict=True)}
 
 
-def bytes_digests(data: bytes) -> dict[str, str]:
+def bytes_digests(data: bytes, names: Sequence[str] = DIGESTS) -> dict[str, str]:
     """The same digests of bytes already in memory (the caller read the file once)."""
-    return {name: hashlib.new(name, data).hexdigest() for name in DIGESTS}
+    return {name: hashlib.new(name, data).hexdigest() for name in names}

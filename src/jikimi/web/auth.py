@@ -7,9 +7,10 @@ otherwise hands the route its :class:`~jikimi.accounts.roles.Principal`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from jikimi.accounts.roles import Permission, Principal
 from jikimi.errors import AuthenticationFailed
@@ -28,7 +29,7 @@ def _unauthenticated(detail: str) -> Problem:
     )
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith(BEARER):
         raise _unauthenticated(
@@ -36,8 +37,14 @@ def principal(request: Request) -> Principal:
             "`jikimi user token NAME`)"
         )
     token = header[len(BEARER) :].strip()
+    users = request.app.state.service.ws.users
+    # Most requests come with a token checked moments ago: answered on the event loop, no
+    # thread hop. Otherwise the database is asked, off the loop.
+    known = users.cached_principal(token)
+    if known is not None:
+        return known
     try:
-        return request.app.state.service.ws.users.authenticate(token)
+        return await run_in_threadpool(users.authenticate, token)
     except AuthenticationFailed:
         raise _unauthenticated(
             "the token is unknown, expired, revoked or its user is disabled; ask an admin "
@@ -45,7 +52,7 @@ def principal(request: Request) -> Principal:
         ) from None
 
 
-def require(*needed: Permission) -> Callable[[Request], Principal]:
+def require(*needed: Permission) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits callers whose role has every permission in ``needed``."""
 
     def check(who: Principal = Depends(principal)) -> Principal:

@@ -3,9 +3,10 @@ the tests, never collide). Labels are bounded: route templates, never raw paths.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -29,9 +30,17 @@ class _QueueDepth(Collector):
         yield family
 
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
 class Metrics:
+    """With several server processes (``serve_workers``), ``PROMETHEUS_MULTIPROC_DIR`` is set
+    before they start: each records its values in files there (prometheus_client's
+    multiprocess mode) and whichever answers ``/metrics`` sums them all."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._outbox: _QueueDepth | None = None
         r = self.registry
         self.requests = Counter(
             "jikimi_http_requests", "HTTP requests.", ["method", "route", "status"], registry=r
@@ -60,7 +69,8 @@ class Metrics:
         )
 
     def watch_outbox(self, counts: Callable[[], Mapping[str, int]]) -> None:
-        self.registry.register(_QueueDepth(counts))
+        self._outbox = _QueueDepth(counts)
+        self.registry.register(self._outbox)
 
     def observe_action(self, sink: str, action: str, outcome: str) -> None:
         self.actions.labels(sink, action, outcome).inc()
@@ -75,4 +85,10 @@ class Metrics:
             self.signals.labels(name).inc()
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not os.environ.get(MULTIPROC_ENV):
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)
+        if self._outbox is not None:
+            merged.register(self._outbox)
+        return generate_latest(merged)

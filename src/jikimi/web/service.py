@@ -9,6 +9,7 @@ persons; changes made through this service's own API apply in place at once.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -17,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import anyio
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -53,6 +55,8 @@ MATCHER_EVENTS = (
     "person.hashes_added",
 )
 HASHES_ONLY: tuple[Step, ...] = (Step("hashes"), Step("match"))
+# What a check always computes; md5 and sha1 only while a bank holds such entries.
+CHECK_ALWAYS = frozenset({"sha256", "pdq", "video_md5", "vpdq"})
 
 
 @dataclass
@@ -102,14 +106,18 @@ class Service:
             min_quality=settings.pdq_min_quality,
             seconds_per_hash=settings.vpdq_seconds_per_hash,
             fast=settings.check_fast_hash,
+            want=CHECK_ALWAYS,
         )
+        self._check_hashing = check_hashing
         item_hashing = HashOptions(
             limits=limits,
             min_quality=settings.pdq_min_quality,
             seconds_per_hash=settings.vpdq_seconds_per_hash,
         )
         plan = default_plan(settings)
-        check_plan = self.options.check_plan or plan
+        check_plan = self.options.check_plan or (
+            HASHES_ONLY if settings.check_signals == "hashes" else plan
+        )
         self.check_pipeline = ItemPipeline(
             Cascade(self.registry, self.matcher, check_plan, check_hashing), self._policy
         )
@@ -119,6 +127,10 @@ class Service:
         # Uploads wait here (mode 0700, in the system's temp folder) while they are analysed;
         # each file is deleted when its request ends, the folder when the service stops.
         self.tmp = Path(tempfile.mkdtemp(prefix="jikimi-uploads-"))
+        # CPU-bound analysis runs on at most this many threads: an overload queues requests
+        # instead of making 40 threads fight over the cores (measured: docs/benchmarks.md).
+        cores_each = max(1, (os.cpu_count() or 2) // settings.serve_workers)
+        self.cpu_limiter = anyio.CapacityLimiter(settings.check_threads or cores_each)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._matcher_seq = -1
@@ -170,7 +182,9 @@ class Service:
         seq = self.ws.custody.last_seq(MATCHER_EVENTS)
         if not force and seq == self._matcher_seq:
             return False
-        self.matcher.swap(self.ws.matcher())
+        matcher = self.ws.matcher()
+        self.matcher.swap(matcher)
+        self._check_wants(matcher)
         self._matcher_seq = seq
         self.load_error = None
         return True
@@ -185,8 +199,13 @@ class Service:
         before = self._matcher_seq
         with self.matcher.write() as matcher:
             change(matcher)
+            self._check_wants(matcher)
         if before >= 0 and custody.count_since(MATCHER_EVENTS, before) == 1:
             self._matcher_seq = custody.last_seq(MATCHER_EVENTS)
+
+    def _check_wants(self, matcher: Matcher) -> None:
+        """Checks compute the digests some bank can match, and the perceptual hashes."""
+        self._check_hashing.want = CHECK_ALWAYS | matcher.signal_types()
 
     # -- health -------------------------------------------------------------------------------
 

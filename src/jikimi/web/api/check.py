@@ -3,10 +3,11 @@ recorded (uploads live in a private temporary file for the length of the request
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
 
 from jikimi.accounts.roles import Permission, Principal
 from jikimi.pipeline.item import ItemAnalysis
@@ -47,12 +48,13 @@ async def check(
     service = request.app.state.service
     async with read_request(request, CheckIn, service.tmp, meta_field="item") as parsed:
         meta: CheckIn = parsed.meta  # type: ignore[assignment]
-        analysis = await run_in_threadpool(
+        work = partial(
             service.check,
             parsed.uploads,
             text=meta.text_input(),
             signals=list(meta.signals.items()),
         )
+        analysis = await to_thread.run_sync(work, limiter=service.cpu_limiter)
     return analysis_json(analysis, show_matches=who.can(Permission.MATCH))
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -53,7 +55,7 @@ async def ingest(
             meta={**meta.meta, **_text_meta(meta)},
             external_id=meta.external_id,
         )
-        recorded, analysis = await run_in_threadpool(
+        work = partial(
             service.ingest,
             item,
             parsed.uploads,
@@ -61,6 +63,7 @@ async def ingest(
             signals=list(meta.signals.items()),
             actor=who.name,
         )
+        recorded, analysis = await to_thread.run_sync(work, limiter=service.cpu_limiter)
     out: dict[str, Any] = {
         "item_id": recorded.item_id,
         "case_id": recorded.case_id,
