@@ -9,7 +9,8 @@ handed to uvicorn, so the server listens only once it is ready; the build time g
 as ``index-loaded pid=... seconds=...``. With ``--workers N`` uvicorn starts N processes, each
 building its own indexes.
 
-Every connection gets ``TCP_NODELAY`` (:class:`NoDelayH11`). asyncio sets it itself only on
+Every connection gets ``TCP_NODELAY`` (:class:`jikimi.web.server.NoDelayH11`, as in
+``jikimi serve``). asyncio sets it itself only on
 sockets accepted from a listening socket made with ``proto=IPPROTO_TCP``: uvicorn's own
 ``host``/``port`` socket (one worker) is, but the socket uvicorn binds for ``--workers`` is made
 with ``proto=0``, and then every answer (headers and body are two writes) waits for the
@@ -20,26 +21,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from jikimi.web.server import NoDelayH11
 
 HOME_ENV = "JIKIMI_BENCH_HOME"
 POLICY_ENV = "JIKIMI_BENCH_POLICY"
-
-
-class NoDelayH11(H11Protocol):
-    """uvicorn's h11 protocol with TCP_NODELAY set on every connection."""
-
-    def connection_made(self, transport: Any) -> None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().connection_made(transport)
 
 
 def app_factory():  # type: ignore[no-untyped-def]
