@@ -34,7 +34,9 @@ Every message says what was wrong and what to do about it::
     │   ├── UserExists
     │   ├── UserNotFound
     │   └── AuthenticationFailed  wrong name, password or token; disabled; throttled
+    ├── NoticeError               a notice that cannot be taken in (unknown kind, bad locator)
     ├── OutboxError               an outbox row that does not exist or is in the wrong state
+    ├── StatementError            a decision that cannot become a DSA statement (``problems``)
     └── SinkError                 a sink could not deliver (``retryable``, ``retry_after``)
 """
 
@@ -194,8 +196,23 @@ class AuthenticationFailed(AccountError):
     message never says which, so it cannot be used to probe accounts."""
 
 
+class NoticeError(JikimiError, ValueError):
+    """A notice that cannot be taken in at all (not an object, an unknown ``kind``), or one
+    locator that points nowhere; the message gives the reason. Missing elements of a known
+    kind are never raised: :func:`jikimi.cases.notices.check_notice` reports them."""
+
+
 class OutboxError(JikimiError):
     """An outbox row that does not exist, or is not in a state that allows the operation."""
+
+
+class StatementError(JikimiError):
+    """A decision that cannot become a DSA statement of reasons. ``problems`` lists every
+    problem found, each saying what to fix; nothing was produced."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("statement of reasons refused: " + "; ".join(problems))
+        self.problems = list(problems)
 
 
 class SinkError(JikimiError):
