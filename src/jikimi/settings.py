@@ -114,6 +114,11 @@ class Settings(BaseSettings):
         default=None,
         description="Policy rules (YAML); empty means the shipped default policy.",
     )
+    deadline_profiles: Path | None = Field(
+        default=None,
+        description="Deadline profiles (YAML) per jurisdiction and notice kind; empty means the "
+        "shipped ones (docs/cases.md).",
+    )
     policy_reload_seconds: float = Field(
         default=2.0,
         ge=0,

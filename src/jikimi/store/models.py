@@ -363,8 +363,8 @@ class ApiToken(Base):
 
 
 class Case(Base):
-    """The unit of human work. This table is the seed the case issue grows: state, queue,
-    priority and assignee."""
+    """The unit of human work: items and the notices behind them, a queue, a priority, the
+    legal clock (``due_at`` in UTC from the first notice's receipt), assignee and state."""
 
     __tablename__ = "cases"
 
@@ -376,6 +376,52 @@ class Case(Base):
     assignee: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What opened it: "verdict" or a notice kind; the jurisdiction whose clock applies.
+    origin: Mapped[str] = mapped_column(String(32), default="verdict")
+    jurisdiction: Mapped[str | None] = mapped_column(String(8))
+    due_at: Mapped[datetime | None]
+    notify_by: Mapped[datetime | None]
+    deadline_rule: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_cases_open_due", "state", "due_at"),)
+
+
+class Notice(Base):
+    """A request from outside, kept as received (``body``), whether or not it is complete:
+    ``missing`` and ``invalid`` say what it lacks. Complete notices open or join a case."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    jurisdiction: Mapped[str | None] = mapped_column(String(8))
+    received_at: Mapped[datetime]
+    body: Mapped[dict[str, Any]]
+    missing: Mapped[list[str]]
+    invalid: Mapped[list[dict[str, Any]]]
+    complete: Mapped[bool] = mapped_column(Boolean)
+    notifier: Mapped[str | None] = mapped_column(String(320))
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    receipt: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("cases.id"), index=True)
+    due_at: Mapped[datetime | None]
+
+
+class CaseLocator(Base):
+    """Where a case's content is: a URL, a message, or a hash. A later notice naming the same
+    locator joins the open case instead of opening another."""
+
+    __tablename__ = "case_locators"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(VALUE_KEY_MAX))
+    signal_type: Mapped[str | None] = mapped_column(String(32))
+    notice_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("notices.id"))
+
+    __table_args__ = (Index("ix_case_locators_value", "kind", "value"),)
 
 
 class Item(Base):

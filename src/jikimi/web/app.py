@@ -15,13 +15,13 @@ from fastapi import FastAPI
 
 from jikimi import __version__
 from jikimi.web import docs_page
-from jikimi.web.api import admin, banks, check, health, items, lookup
+from jikimi.web.api import admin, banks, cases, check, health, items, lookup
 from jikimi.web.middleware import BodyLimit, RequestMetrics
 from jikimi.web.problems import install_problem_handlers
 from jikimi.web.service import Service
 
 # The routers, in the order the API docs list them.
-API_MODULES = (health, check, items, banks, lookup, admin)
+API_MODULES = (health, check, items, banks, lookup, cases, admin)
 
 # Routes anyone may call; every other route requires a token (a test enforces this list).
 PUBLIC_ROUTES = frozenset(
@@ -30,6 +30,7 @@ PUBLIC_ROUTES = frozenset(
         "/readyz",
         "/metrics",
         "/v1/auth/login",
+        "/v1/notices",  # public for takedown requests, DSA notices and user reports
         "/openapi.json",
         "/docs",
     }

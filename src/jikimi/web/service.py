@@ -15,6 +15,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ from jikimi.actions.effects import Target, effects_for
 from jikimi.actions.outbox import OutboxStore
 from jikimi.actions.sinks.base import Sink
 from jikimi.actions.sinks.registry import build_sinks, configured
+from jikimi.cases.deadlines import load_profiles
+from jikimi.cases.notices import NoticeCheck
+from jikimi.cases.store import CaseStore, NoticeReceipt
 from jikimi.matching.live import LiveMatcher
 from jikimi.matching.matcher import Matcher
 from jikimi.media.limits import Limits
@@ -96,6 +100,8 @@ class Service:
         self.matcher = LiveMatcher()
         self.policy = PolicyHolder(settings.policy_file, settings.policy_reload_seconds)
         self.items = ItemStore(ws.sessions, ws.custody)
+        self.cases = CaseStore(ws.sessions, ws.custody)
+        self.deadlines = load_profiles(settings.deadline_profiles)
         self.outbox = OutboxStore(ws.sessions, ws.custody)
         self.metrics.watch_outbox(self.outbox.counts)
         self.sinks = build_sinks(settings)
@@ -289,6 +295,31 @@ class Service:
         )
         self.outbox.enqueue(session, effects, item_id=item_id)
 
+    def file_notice(
+        self, body: dict[str, Any], check: NoticeCheck, received: datetime, submitted_by: str
+    ) -> NoticeReceipt:
+        """Record a notice; a complete one opens or joins a case on its legal clock."""
+        jurisdiction = body.get("jurisdiction")
+        jurisdiction = jurisdiction.upper() if isinstance(jurisdiction, str) else None
+        deadline = None
+        if check.complete:
+            ordered_by = _parse_time(body.get("deadline"))
+            deadline = self.deadlines.deadline(
+                jurisdiction=jurisdiction,
+                kind=check.kind,
+                received_at=received,
+                ordered_by=ordered_by,
+            )
+        return self.cases.record_notice(
+            body,
+            check,
+            deadline,
+            received_at=received,
+            submitted_by=submitted_by,
+            jurisdiction=jurisdiction,
+            notifier=_notifier(body),
+        )
+
     def _record_media(self, upload: Upload, result: Any, actor: str) -> MediaLink:
         media = result.media
         if media.sha256 is None:
@@ -318,3 +349,24 @@ class Service:
         names = [n for _, r in analysis.media for n in (*r.media.signals, *r.findings)]
         names.extend(analysis.text_findings)
         self.metrics.observe_verdict(analysis.verdict, analysis.matches, names, via)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
+
+
+def _notifier(body: dict[str, Any]) -> str | None:
+    """Who sent a notice, for per-notifier counts: an email, a flagger, an issuing body."""
+    contact = body.get("contact")
+    if isinstance(contact, dict) and isinstance(contact.get("email"), str):
+        return contact["email"][:320]
+    for key in ("flagger_id", "issuing_body", "reporter"):
+        if isinstance(body.get(key), str):
+            return body[key][:320]
+    return None

@@ -1,0 +1,339 @@
+"""Notices and cases in the store.
+
+:meth:`CaseStore.record_notice` keeps every notice as received, complete or not (an incomplete
+one is answered with what it lacks, never dropped). A complete notice joins the open case that
+already holds one of its locators (a second notice for the same content), or opens a case whose
+clock is the notice's deadline; items already recorded at those locations are linked to it.
+Everything is one transaction with its custody events.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, tuple_
+from sqlalchemy.orm import Session, sessionmaker
+
+from jikimi import __version__
+from jikimi.cases.deadlines import Deadline
+from jikimi.cases.locators import Locator
+from jikimi.cases.notices import NoticeCheck
+from jikimi.evidence.custody import CustodyLog
+from jikimi.store.db import write_session
+from jikimi.store.models import (
+    Case,
+    CaseLocator,
+    Item,
+    ItemMedia,
+    Notice,
+    VerdictRecord,
+    value_key,
+)
+
+CLOSED = "closed"
+# The queue a notice kind opens its case in; suspected child abuse goes to child_safety.
+NOTICE_QUEUES = {
+    "takedown_request": "adult_ncii",
+    "dsa_notice": "adult_ncii",
+    "authority_order": "authority",
+    "trusted_flagger": "trusted_flagger",
+    "user_report": "user_reports",
+}
+CHILD_SAFETY = "child_safety"
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeReceipt:
+    """What the notifier is told: the receipt, the case, the clock, what is missing."""
+
+    notice_id: int
+    receipt: str
+    case_id: int | None
+    deadline_at: datetime | None
+    missing: tuple[str, ...]
+    invalid: tuple[tuple[str, str], ...]
+    joined: bool = False  # the notice joined a case opened by an earlier one
+    already_removed: list[int] = field(default_factory=list)  # items removed before
+
+
+def _locator_key(locator: Locator) -> tuple[str, str]:
+    return locator.kind, value_key(locator.value)
+
+
+class CaseStore:
+    def __init__(self, sessions: sessionmaker[Session], custody: CustodyLog) -> None:
+        self._sessions = sessions
+        self._custody = custody
+
+    def record_notice(
+        self,
+        body: dict[str, Any],
+        check: NoticeCheck,
+        deadline: Deadline | None,
+        *,
+        received_at: datetime,
+        submitted_by: str,
+        jurisdiction: str | None,
+        notifier: str | None,
+    ) -> NoticeReceipt:
+        receipt = "rcpt_" + secrets.token_hex(12)
+        with write_session(self._sessions) as session:
+            notice = Notice(
+                kind=check.kind,
+                jurisdiction=jurisdiction,
+                received_at=received_at,
+                body=body,
+                missing=list(check.missing),
+                invalid=[{"field": f, "reason": r} for f, r in check.invalid],
+                complete=check.complete,
+                notifier=notifier,
+                submitted_by=submitted_by,
+                receipt=receipt,
+                due_at=deadline.due_at if deadline and check.complete else None,
+            )
+            session.add(notice)
+            session.flush()
+            case, joined = None, False
+            removed: list[int] = []
+            if check.complete:
+                case, joined = self._case_for(session, notice, check, deadline, body)
+                notice.case_id = case.id
+                removed = self._link_items(session, case, check.locators)
+            self._event(session, notice, case, joined, check)
+            return NoticeReceipt(
+                notice_id=notice.id,
+                receipt=receipt,
+                case_id=case.id if case else None,
+                deadline_at=case.due_at if case else None,
+                missing=check.missing,
+                invalid=check.invalid,
+                joined=joined,
+                already_removed=removed,
+            )
+
+    def _case_for(
+        self,
+        session: Session,
+        notice: Notice,
+        check: NoticeCheck,
+        deadline: Deadline | None,
+        body: dict[str, Any],
+    ) -> tuple[Case, bool]:
+        keys = [_locator_key(loc) for loc in check.locators]
+        case = None
+        if keys:
+            case = session.scalar(
+                select(Case)
+                .join(CaseLocator, CaseLocator.case_id == Case.id)
+                .where(tuple_(CaseLocator.kind, CaseLocator.value).in_(keys), Case.state != CLOSED)
+                .order_by(Case.id)
+                .limit(1)
+            )
+        joined = case is not None
+        now = notice.received_at
+        minors = bool(body.get("csam"))
+        if case is None:
+            case = Case(
+                state="new",
+                queue=CHILD_SAFETY if minors else NOTICE_QUEUES.get(check.kind, "notices"),
+                priority=deadline.priority if deadline else 50,
+                suspected_minor=minors,
+                origin=check.kind,
+                jurisdiction=notice.jurisdiction,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(case)
+        if deadline is not None and (case.due_at is None or deadline.due_at < case.due_at):
+            case.due_at = deadline.due_at  # the earliest clock of its notices binds
+            case.deadline_rule = deadline.rule
+            case.priority = max(case.priority, deadline.priority)
+        if deadline is not None and deadline.notify_by is not None:
+            case.notify_by = min(filter(None, (case.notify_by, deadline.notify_by)))
+        if minors and not case.suspected_minor:
+            case.suspected_minor, case.queue = True, CHILD_SAFETY
+        case.updated_at = now
+        session.flush()
+        rows = session.execute(
+            select(CaseLocator.kind, CaseLocator.value).where(CaseLocator.case_id == case.id)
+        )
+        known = {(kind, value) for kind, value in rows}
+        for loc in check.locators:
+            key = _locator_key(loc)
+            if key not in known:
+                known.add(key)
+                session.add(
+                    CaseLocator(
+                        case_id=case.id,
+                        kind=key[0],
+                        value=key[1],
+                        signal_type=loc.signal_type,
+                        notice_id=notice.id,
+                    )
+                )
+        return case, joined
+
+    def _link_items(self, session: Session, case: Case, locators: Sequence[Locator]) -> list[int]:
+        """Link items already recorded at these locations to the case; the ids of those
+        already removed by a verdict."""
+        conditions = []
+        hashes = [
+            loc.value for loc in locators if loc.kind == "hash" and loc.signal_type == "sha256"
+        ]
+        if hashes:
+            conditions.append(
+                Item.id.in_(select(ItemMedia.item_id).where(ItemMedia.media_sha256.in_(hashes)))
+            )
+        for loc in locators:
+            if loc.kind == "telegram" and loc.chat and loc.message_id:
+                conditions.append(
+                    (Item.platform == "telegram")
+                    & (Item.chat_id == loc.chat)
+                    & (Item.message_id == loc.message_id)
+                )
+            elif loc.kind == "url":
+                conditions.append(Item.url == loc.value)
+        if not conditions:
+            return []
+        items = session.scalars(select(Item).where(or_(*conditions))).all()
+        for item in items:
+            if item.case_id is None:
+                item.case_id = case.id
+        removed = session.scalars(
+            select(VerdictRecord.item_id).where(
+                VerdictRecord.item_id.in_([i.id for i in items]),
+                VerdictRecord.outcome == "remove",
+            )
+        ).all()
+        return sorted(set(removed))
+
+    def _event(
+        self,
+        session: Session,
+        notice: Notice,
+        case: Case | None,
+        joined: bool,
+        check: NoticeCheck,
+    ) -> None:
+        # The body holds the notifier's contact details: custody records what happened, not who.
+        payload = {
+            "notice_id": notice.id,
+            "kind": notice.kind,
+            "jurisdiction": notice.jurisdiction,
+            "complete": notice.complete,
+            "missing": list(check.missing),
+            "locators": len(check.locators),
+            "case_id": case.id if case else None,
+            "joined": joined,
+            "due_at": case.due_at.isoformat() if case and case.due_at else None,
+        }
+        self._custody.append(
+            "notice.received",
+            f"case:{case.id}" if case else f"notice:{notice.id}",
+            payload,
+            actor=notice.submitted_by,
+            tool_version=__version__,
+            session=session,
+        )
+
+    # -- reading --------------------------------------------------------------------------
+
+    def list(
+        self,
+        *,
+        now: datetime,
+        queue: str | None = None,
+        state: str | None = None,
+        origin: str | None = None,
+        jurisdiction: str | None = None,
+        overdue: bool | None = None,
+        minors: bool | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Cases by the clock: the soonest due first (cases without a clock last), then
+        priority. ``minors=False`` leaves out suspected-minor cases (for roles that may not
+        see them)."""
+        query = select(Case)
+        if queue is not None:
+            query = query.where(Case.queue == queue)
+        if state is not None:
+            query = query.where(Case.state == state)
+        if origin is not None:
+            query = query.where(Case.origin == origin)
+        if jurisdiction is not None:
+            query = query.where(Case.jurisdiction == jurisdiction)
+        if minors is not None:
+            query = query.where(Case.suspected_minor.is_(minors))
+        if overdue is not None:
+            late = (Case.due_at.is_not(None)) & (Case.due_at < now) & (Case.state != CLOSED)
+            query = query.where(late if overdue else ~late)
+        query = query.order_by(
+            Case.due_at.is_(None), Case.due_at, Case.priority.desc(), Case.id
+        ).limit(limit)
+        with self._sessions() as session:
+            return [_case_json(c, now) for c in session.scalars(query)]
+
+    def get(self, case_id: int, *, now: datetime) -> dict[str, Any] | None:
+        """A case with its notices (as received), locators and items."""
+        with self._sessions() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                return None
+            notices = session.scalars(
+                select(Notice).where(Notice.case_id == case_id).order_by(Notice.id)
+            ).all()
+            locators = session.scalars(
+                select(CaseLocator).where(CaseLocator.case_id == case_id).order_by(CaseLocator.id)
+            ).all()
+            items = session.scalars(select(Item.id).where(Item.case_id == case_id)).all()
+            out = _case_json(case, now)
+            out["notices"] = [_notice_json(n) for n in notices]
+            out["locators"] = [
+                {"kind": loc.kind, "value": loc.value, "signal_type": loc.signal_type}
+                for loc in locators
+            ]
+            out["items"] = sorted(items)
+            return out
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def _case_json(case: Case, now: datetime) -> dict[str, Any]:
+    left = (case.due_at - now).total_seconds() if case.due_at else None
+    return {
+        "id": case.id,
+        "state": case.state,
+        "queue": case.queue,
+        "priority": case.priority,
+        "origin": case.origin,
+        "jurisdiction": case.jurisdiction,
+        "suspected_minor": case.suspected_minor,
+        "assignee": case.assignee,
+        "created_at": _iso(case.created_at),
+        "due_at": _iso(case.due_at),
+        "notify_by": _iso(case.notify_by),
+        "deadline_rule": case.deadline_rule,
+        "seconds_left": None if left is None else round(left),
+        "overdue": left is not None and left < 0 and case.state != CLOSED,
+        "closed_at": _iso(case.closed_at),
+    }
+
+
+def _notice_json(notice: Notice) -> dict[str, Any]:
+    return {
+        "id": notice.id,
+        "kind": notice.kind,
+        "jurisdiction": notice.jurisdiction,
+        "received_at": _iso(notice.received_at),
+        "complete": notice.complete,
+        "missing": list(notice.missing),
+        "receipt": notice.receipt,
+        "submitted_by": notice.submitted_by,
+        "body": dict(notice.body),
+    }

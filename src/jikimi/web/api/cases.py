@@ -1,0 +1,124 @@
+"""Notices (``POST /v1/notices``) and cases (``GET /v1/cases``, ``GET /v1/cases/{id}``).
+
+A takedown request, a DSA notice or a user report needs no account; authority orders and
+trusted-flagger notices come with a token. Every notice is recorded, complete or not: an
+incomplete one is answered 422 with exactly the elements it lacks, and its receipt.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from jikimi.accounts.roles import Permission, Principal
+from jikimi.cases.notices import NOTICE_KINDS, PUBLIC_KINDS, check_notice
+from jikimi.errors import NoticeError
+from jikimi.web.api.schemas import RowId
+from jikimi.web.auth import principal, require
+from jikimi.web.problems import Problem
+from jikimi.web.requests import unsupported
+
+router = APIRouter(tags=["cases"])
+PUBLIC = "public"
+
+
+@router.post("/v1/notices", status_code=201)
+async def file_notice(request: Request, response: Response) -> dict[str, Any]:
+    """File a notice. Answers 201 ``{"notice_id", "case_id", "receipt", "deadline_at"}``, or
+    422 whose ``missing`` lists every required element that is absent (recorded either way)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise unsupported(content_type)
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise Problem(
+            422, "invalid-request", "Malformed JSON", "the body is not valid JSON; send an object"
+        ) from None
+    if not isinstance(body, dict):
+        raise Problem(422, "invalid-request", "Not an object", "the notice must be a JSON object")
+    kind = body.get("kind")
+    who: Principal | None = None
+    if kind in NOTICE_KINDS and kind not in PUBLIC_KINDS:
+        who = await principal(request)
+        if not who.can(Permission.ITEMS_WRITE):
+            raise Problem(
+                403,
+                "forbidden",
+                "Not allowed",
+                f"a {kind!r} notice must come from a registered sender (role with items:write)",
+                needs=[Permission.ITEMS_WRITE.value],
+            )
+    service = request.app.state.service
+    received = datetime.now(UTC)
+    try:
+        check = check_notice(body, received_at=received)
+    except NoticeError as exc:
+        raise Problem(422, "invalid-notice", "Invalid notice", str(exc)) from None
+    receipt = await run_in_threadpool(
+        service.file_notice, body, check, received, who.name if who else PUBLIC
+    )
+    out: dict[str, Any] = {
+        "notice_id": receipt.notice_id,
+        "case_id": receipt.case_id,
+        "receipt": receipt.receipt,
+        "deadline_at": receipt.deadline_at.isoformat() if receipt.deadline_at else None,
+    }
+    if receipt.joined:
+        out["joined_existing_case"] = True
+    if receipt.already_removed:
+        out["already_removed_items"] = receipt.already_removed
+    if not check.complete:
+        raise Problem(
+            422,
+            "incomplete-notice",
+            "Incomplete notice",
+            "the notice was recorded but lacks required elements: "
+            + ", ".join(check.missing or [f for f, _ in check.invalid])
+            + "; send it again with them",
+            missing=list(check.missing),
+            invalid=[{"field": f, "reason": r} for f, r in check.invalid],
+            notice_id=receipt.notice_id,
+            receipt=receipt.receipt,
+        )
+    return out
+
+
+@router.get("/v1/cases")
+def list_cases(
+    request: Request,
+    queue: str | None = Query(None, max_length=64),
+    state: str | None = Query(None, max_length=32),
+    kind: str | None = Query(None, max_length=32, description="What opened the case."),
+    jurisdiction: str | None = Query(None, max_length=8),
+    overdue: bool | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    who: Principal = Depends(require(Permission.ITEMS_READ)),
+) -> list[dict[str, Any]]:
+    """Cases by the clock (soonest due first, then priority), with time left and overdue.
+    Suspected-minor cases are listed for the child_safety role only."""
+    return request.app.state.service.cases.list(
+        now=datetime.now(UTC),
+        queue=queue,
+        state=state,
+        origin=kind,
+        jurisdiction=jurisdiction,
+        overdue=overdue,
+        minors=None if who.can(Permission.MINORS_VIEW) else False,
+        limit=limit,
+    )
+
+
+@router.get("/v1/cases/{case_id}")
+def get_case(
+    case_id: RowId, request: Request, who: Principal = Depends(require(Permission.ITEMS_READ))
+) -> dict[str, Any]:
+    """A case: its clock, notices as received, locators and items."""
+    case = request.app.state.service.cases.get(case_id, now=datetime.now(UTC))
+    if case is None or (case["suspected_minor"] and not who.can(Permission.MINORS_VIEW)):
+        raise Problem(404, "not-found", "Not found", f"no case {case_id} that you may see")
+    return case
