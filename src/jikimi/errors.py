@@ -35,6 +35,8 @@ Every message says what was wrong and what to do about it::
     │   ├── UserNotFound
     │   └── AuthenticationFailed  wrong name, password or token; disabled; throttled
     ├── NoticeError               a notice that cannot be taken in (unknown kind, bad locator)
+    ├── CaseError                 a case operation not possible in the case's state
+    │   └── CaseNotFound
     ├── OutboxError               an outbox row that does not exist or is in the wrong state
     ├── StatementError            a decision that cannot become a DSA statement (``problems``)
     └── SinkError                 a sink could not deliver (``retryable``, ``retry_after``)
@@ -200,6 +202,14 @@ class NoticeError(JikimiError, ValueError):
     """A notice that cannot be taken in at all (not an object, an unknown ``kind``), or one
     locator that points nowhere; the message gives the reason. Missing elements of a known
     kind are never raised: :func:`jikimi.cases.notices.check_notice` reports them."""
+
+
+class CaseError(JikimiError):
+    """A case operation not possible in the case's state (deciding a closed case, ...)."""
+
+
+class CaseNotFound(CaseError):
+    pass
 
 
 class OutboxError(JikimiError):

@@ -46,10 +46,13 @@ class Permission(StrEnum):
     MINORS_VIEW = "minors:view"  # suspected-minor items and cases
     MEDIA_VIEW = "media:view"
     AUDIT_READ = "audit:read"
+    CASES_DECIDE = "cases:decide"  # decisions on cases (statements of reasons follow)
 
 
 _P = Permission
-_MODERATOR = frozenset({_P.ITEMS_READ, _P.BANKS_READ, _P.MATCH, _P.MEDIA_VIEW, _P.MODELS_READ})
+_MODERATOR = frozenset(
+    {_P.ITEMS_READ, _P.BANKS_READ, _P.MATCH, _P.MEDIA_VIEW, _P.MODELS_READ, _P.CASES_DECIDE}
+)
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {

@@ -11,7 +11,20 @@ import sys
 import typer
 
 from jikimi import __version__
-from jikimi.cli import bank, custody, demo, hash, init, match, models, person, scan, serve, user
+from jikimi.cli import (
+    bank,
+    case,
+    custody,
+    demo,
+    hash,
+    init,
+    match,
+    models,
+    person,
+    scan,
+    serve,
+    user,
+)
 from jikimi.errors import JikimiError
 
 EXIT_ERROR = 1
@@ -39,6 +52,7 @@ def build_app() -> typer.Typer:
     hash.register(app)
     app.add_typer(bank.build(), name="bank")
     app.add_typer(person.build(), name="person")
+    app.add_typer(case.build(), name="case")
     match.register(app)
     scan.register(app)
     app.add_typer(custody.build(), name="custody")

@@ -408,6 +408,27 @@ class Notice(Base):
     due_at: Mapped[datetime | None]
 
 
+class Decision(Base):
+    """A reviewer's ruling on a case, with the DSA statement of reasons it produced (none for
+    ``keep``: nothing was restricted; none for ``escalate``: not a ruling yet)."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    ground: Mapped[str] = mapped_column(String(16))
+    law: Mapped[str | None] = mapped_column(Text)
+    terms: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(32))
+    reasons: Mapped[str] = mapped_column(Text)
+    automated_detection: Mapped[bool] = mapped_column(Boolean)
+    automated_decision: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime]
+    statement: Mapped[dict[str, Any] | None]
+
+
 class CaseLocator(Base):
     """Where a case's content is: a URL, a message, or a hash. A later notice naming the same
     locator joins the open case instead of opening another."""

@@ -66,6 +66,8 @@ _STATUS: tuple[tuple[type[errors.JikimiError], int, str, str], ...] = (
     (errors.EntryNotFound, 404, "not-found", "Not found"),
     (errors.UserNotFound, 404, "not-found", "Not found"),
     (errors.PersonNotFound, 404, "not-found", "Not found"),
+    (errors.CaseNotFound, 404, "not-found", "Not found"),
+    (errors.CaseError, 409, "conflict", "Not possible in this state"),
     (errors.BankExists, 409, "conflict", "Already exists"),
     (errors.UserExists, 409, "conflict", "Already exists"),
     (errors.OutboxError, 409, "conflict", "Not possible in this state"),
@@ -74,6 +76,7 @@ _STATUS: tuple[tuple[type[errors.JikimiError], int, str, str], ...] = (
     (errors.UnknownSignalType, 422, "invalid-signal", "Unknown signal type"),
     (errors.ImportFormatError, 422, "invalid-input", "Invalid input"),
     (errors.PolicyError, 422, "invalid-policy", "Invalid policy"),
+    (errors.StatementError, 422, "invalid-decision", "Decision refused"),
     (errors.MediaError, 422, "invalid-media", "Media cannot be processed"),
     (errors.JikimiError, 422, "invalid-input", "Request refused"),
 )
@@ -83,7 +86,8 @@ def problem_for(exc: errors.JikimiError) -> Problem:
     for cls, status, code, title in _STATUS:
         if isinstance(exc, cls):
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-            return Problem(status, code, title, str(exc), headers=headers)
+            extra = {"problems": exc.problems} if isinstance(exc, errors.StatementError) else {}
+            return Problem(status, code, title, str(exc), headers=headers, **extra)
     raise AssertionError("JikimiError is in the table")  # pragma: no cover
 
 

@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,14 @@ from jikimi.actions.outbox import OutboxStore
 from jikimi.actions.sinks.base import Sink
 from jikimi.actions.sinks.registry import build_sinks, configured
 from jikimi.cases.deadlines import load_profiles
+from jikimi.cases.decisions import Decided, DecisionStore, Ruling
 from jikimi.cases.notices import NoticeCheck
 from jikimi.cases.store import CaseStore, NoticeReceipt
+from jikimi.errors import BankNotFound
 from jikimi.matching.live import LiveMatcher
 from jikimi.matching.matcher import Matcher
 from jikimi.media.limits import Limits
-from jikimi.model import Verdict
+from jikimi.model import EntrySpec, Reason, Verdict
 from jikimi.pipeline.cascade import Cascade, HashOptions, Step, default_plan
 from jikimi.pipeline.item import ItemAnalysis, ItemPipeline, Upload
 from jikimi.policy.holder import PolicyHolder
@@ -60,6 +62,8 @@ MATCHER_EVENTS = (
 )
 HASHES_ONLY: tuple[Step, ...] = (Step("hashes"), Step("match"))
 # What a check always computes; md5 and sha1 only while a bank holds such entries.
+# The workspace's own bank of media removed by people's decisions (future uploads stopped).
+DECIDED_BANK = "decided-removals"
 CHECK_ALWAYS = frozenset({"sha256", "pdq", "video_md5", "vpdq"})
 
 
@@ -101,6 +105,7 @@ class Service:
         self.policy = PolicyHolder(settings.policy_file, settings.policy_reload_seconds)
         self.items = ItemStore(ws.sessions, ws.custody)
         self.cases = CaseStore(ws.sessions, ws.custody)
+        self.decisions = DecisionStore(ws.sessions, ws.custody)
         self.deadlines = load_profiles(settings.deadline_profiles)
         self.outbox = OutboxStore(ws.sessions, ws.custody)
         self.metrics.watch_outbox(self.outbox.counts)
@@ -319,6 +324,58 @@ class Service:
             jurisdiction=jurisdiction,
             notifier=_notifier(body),
         )
+
+    def decide(self, case_id: int, ruling: Ruling, *, actor: str) -> Decided:
+        """Record a reviewer's ruling; a removal sends the removal of every item of the case
+        and of every identical copy through the outbox, and banks the media's hashes in the
+        workspace's own bank so later uploads are stopped."""
+        verdict = Verdict(
+            outcome="remove",
+            reasons=(Reason("decision", "remove", (ruling.reasons[:500],)),),
+            policy_version="decision",
+            automated=False,
+            actions=("delete_message", "notify"),
+        )
+
+        def enqueue(session: Session, decision_id: int, items: list[Any]) -> None:
+            for item in items:
+                target = Target(
+                    platform=item.platform,
+                    chat_id=item.chat_id,
+                    message_id=item.message_id,
+                    author_id=item.author_id,
+                    url=item.url,
+                    item_id=item.id,
+                )
+                effects = effects_for(
+                    verdict, target, origin=f"decision:{decision_id}", **self._sink_config
+                )
+                self.outbox.enqueue(session, effects, item_id=item.id)
+
+        decided = self.decisions.decide(
+            case_id, ruling, actor=actor, now=datetime.now(UTC), also=enqueue
+        )
+        if decided.media:
+            self._bank_removed(decided.media, actor=actor)
+        return decided
+
+    def _bank_removed(self, media: list[str], *, actor: str) -> None:
+        banks = self.ws.banks
+        try:
+            banks.get(DECIDED_BANK)
+        except BankNotFound:
+            info = banks.create(DECIDED_BANK, auto_action=True, source="decisions", actor=actor)
+            self.apply_in_place(lambda m: m.add_bank(info.spec()))
+        pairs: list[tuple[str, str]] = []
+        for sha256 in media:
+            pairs.append(("sha256", sha256))
+            stored = self.ws.media.get(sha256) or {}
+            pdq = (stored.get("signals") or {}).get("pdq")
+            if isinstance(pdq, str):
+                pairs.append(("pdq", pdq))
+        added = banks.add(DECIDED_BANK, pairs, actor=actor, note="removed by a decision")
+        specs = [EntrySpec(e.entry_id, DECIDED_BANK, e.signal_type, e.value) for e in added]
+        self.apply_in_place(lambda m: m.add_entries(specs))
 
     def _record_media(self, upload: Upload, result: Any, actor: str) -> MediaLink:
         media = result.media

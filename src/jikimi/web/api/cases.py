@@ -15,9 +15,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from jikimi.accounts.roles import Permission, Principal
+from jikimi.cases.decisions import Ruling
 from jikimi.cases.notices import NOTICE_KINDS, PUBLIC_KINDS, check_notice
 from jikimi.errors import NoticeError
-from jikimi.web.api.schemas import RowId
+from jikimi.web.api.schemas import DecisionIn, RowId
 from jikimi.web.auth import principal, require
 from jikimi.web.problems import Problem
 from jikimi.web.requests import unsupported
@@ -122,3 +123,37 @@ def get_case(
     if case is None or (case["suspected_minor"] and not who.can(Permission.MINORS_VIEW)):
         raise Problem(404, "not-found", "Not found", f"no case {case_id} that you may see")
     return case
+
+
+@router.post("/v1/cases/{case_id}/decisions", status_code=201)
+def decide(
+    case_id: RowId,
+    body: DecisionIn,
+    request: Request,
+    who: Principal = Depends(require(Permission.CASES_DECIDE)),
+) -> dict[str, Any]:
+    """Decide a case: remove, restrict, keep or escalate, with the ground (law or terms),
+    category and reasons. Produces the DSA statement of reasons (refused with every problem
+    listed when it would not validate); a removal also removes every identical copy."""
+    service = request.app.state.service
+    case = service.cases.get(case_id, now=datetime.now(UTC))
+    if case is None or (case["suspected_minor"] and not who.can(Permission.MINORS_VIEW)):
+        raise Problem(404, "not-found", "Not found", f"no case {case_id} that you may see")
+    ruling = Ruling(
+        outcome=body.outcome,
+        ground=body.ground,
+        category=body.category,
+        reasons=body.reasons,
+        law=body.law,
+        terms=body.terms,
+        territorial_scope=tuple(c.upper() for c in body.territorial_scope),
+        content_language=body.content_language.upper() if body.content_language else None,
+    )
+    decided = service.decide(case_id, ruling, actor=who.name)
+    return {
+        "decision_id": decided.decision_id,
+        "case_id": decided.case_id,
+        "state": decided.state,
+        "statement_of_reasons": decided.statement,
+        "items_removed": decided.items,
+    }

@@ -129,3 +129,18 @@ class DropIn(Strict):
 class LoginIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=1, max_length=1024)
+
+
+class DecisionIn(Strict):
+    """``POST /v1/cases/{id}/decisions``: the ruling and its grounds (docs/statements.md)."""
+
+    outcome: Literal["remove", "restrict", "keep", "escalate"]
+    ground: Literal["illegal", "terms"]
+    category: Literal["adult_ncii", "minors", "other"]
+    reasons: str = Field(min_length=1, max_length=5000, description="Published: no personal data.")
+    law: str | None = Field(default=None, max_length=500)
+    terms: str | None = Field(default=None, max_length=500)
+    territorial_scope: list[Annotated[str, Field(min_length=2, max_length=2)]] = Field(
+        default_factory=list, max_length=40
+    )
+    content_language: str | None = Field(default=None, min_length=2, max_length=2)
