@@ -183,3 +183,21 @@ def test_show_unknown_id(cli: Runner, workspace: Path) -> None:
 def test_list_empty(cli: Runner, workspace: Path) -> None:
     run = cli("case", "list")
     assert run.code == 0 and run.out == ""
+
+
+def test_decide_closes_a_case_with_a_statement_of_reasons(cli: Runner, workspace: Path) -> None:
+    _, fresh, _ = _cases(workspace)
+    args = ["case", "decide", str(fresh), "--outcome", "remove", "--category", "adult_ncii"]
+    refused = cli(*args, "--ground", "illegal", "--reasons", "fake image")
+    assert refused.code == 1 and "law" in refused.err  # illegal needs the law: nothing stored
+    assert json.loads(cli("case", "show", str(fresh), "--json").out)["state"] == "new"
+    run = cli(
+        *args, "--ground", "illegal", "--law", "TAKE IT DOWN Act", "--reasons", "fake", "--json"
+    )
+    assert run.code == 0, run.err
+    decided = json.loads(run.out)
+    assert decided["state"] == "closed"
+    assert decided["statement_of_reasons"]["category"] == "STATEMENT_CATEGORY_CYBER_VIOLENCE"
+    assert cli(*args, "--ground", "terms", "--terms", "4.2", "--reasons", "x").code == 1
+    unknown = ["case", "decide", "999", "--outcome", "keep", "--ground", "terms"]
+    assert cli(*unknown, "--terms", "1", "--category", "other", "--reasons", "x").code == 1

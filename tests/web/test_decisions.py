@@ -86,6 +86,43 @@ def test_a_removal_decision_takes_down_every_identical_copy(
     )
     assert again.status_code == 409
 
+    # The uploader appeals through the platform; a different reviewer reverses the removal.
+    url = f"/v1/cases/{case_id}/appeals"
+    assert client.post(url, json={"reasons": "it is me, I consented"}).status_code == 401
+    r = client.post(url, json={"reasons": "I consented"}, headers=bearer(tokens["platform"]))
+    assert r.status_code == 201, r.text
+    case = client.get(f"/v1/cases/{case_id}", headers=bearer(tokens["admin"])).json()
+    assert (case["state"], case["queue"]) == ("appealed", "appeals")
+    keep = {
+        "outcome": "keep",
+        "ground": "terms",
+        "terms": "Community rules 4.2",
+        "category": "adult_ncii",
+        "reasons": "The person shown consented; the removal was a mistake.",
+    }
+    same = client.post(
+        f"/v1/cases/{case_id}/decisions", json=keep, headers=bearer(tokens["moderator"])
+    )
+    assert same.status_code == 409 and "different reviewer" in same.json()["detail"]
+    r = client.post(
+        f"/v1/cases/{case_id}/decisions", json=keep, headers=bearer(tokens["child_safety"])
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["reversed"] is True and r.json()["items_restored"] == [first, copy]
+    with service.ws.sessions() as s:
+        restores = s.scalars(
+            select(OutboxRecord).where(OutboxRecord.action == "restore_item")
+        ).all()
+    assert {e.item_id for e in restores} == {first, copy}
+    after = client.post(
+        "/v1/check",
+        files={"media": ("again.jpg", image, "image/jpeg")},
+        headers=bearer(tokens["platform"]),
+    )
+    assert after.json()["verdict"]["outcome"] != "remove"  # out of the bank again
+    events = [e.kind for e in service.ws.custody.events(subject=f"case:{case_id}")]
+    assert events == ["notice.received", "case.decided", "case.appealed", "case.decided"]
+
 
 def test_a_decision_whose_statement_would_not_validate_is_refused(
     client: TestClient, tokens: dict[str, str]

@@ -40,6 +40,7 @@ __all__ = [
     "canonical_json",
     "effects_for",
     "idempotency_key",
+    "restore_effects",
 ]
 
 MODES = ("dry_run", "live")
@@ -79,6 +80,7 @@ WEBHOOK_ACTIONS = {
 #: Actions satisfied by the ``verdict`` notification rather than an effect of their own.
 NOTIFY_ACTIONS = frozenset({"notify"})
 VERDICT_EVENT = "verdict"
+RESTORE_ACTION = "restore_item"
 
 _INT = re.compile(r"-?[0-9]+")
 
@@ -239,3 +241,31 @@ def _chat_id(value: str | None) -> int | str | None:
     if value.startswith("@") and len(value) > 1:
         return value
     return _int(value)
+
+
+def restore_effects(
+    target: Target, *, mode: str, webhook: bool, telegram: bool, origin: str
+) -> list[Effect]:
+    """Undo a removal after a reversed appeal: ``restore_item`` to the platform's webhook.
+    The Bot API cannot bring a deleted message back, so on Telegram without a webhook the
+    effect is recorded (dry run) with that reason, for the moderators to repost by hand."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    reason = None
+    if not webhook:
+        reason = (
+            "the Telegram Bot API cannot restore a deleted message"
+            if telegram and target.platform == "telegram"
+            else "no sink configured"
+        )
+    return [
+        _effect(
+            "webhook" if webhook else None,
+            RESTORE_ACTION,
+            {},
+            reason,
+            target.as_dict(),
+            mode=mode,
+            origin=origin,
+        )
+    ]

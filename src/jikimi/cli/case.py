@@ -1,4 +1,4 @@
-"""``jikimi case ...``: cases opened by notices, read by the clock.
+"""``jikimi case ...``: cases opened by notices, read by the clock, and decided.
 
 An operator tool: suspected-minor cases are listed too, marked ``[minor]``; ``list`` never
 prints a notice body, and ``show`` prints bodies only with ``--json``.
@@ -116,5 +116,61 @@ def build() -> typer.Typer:
             typer.echo(f"  locator\t{loc['kind']}\t{loc['value']}")
         items = ",".join(str(i) for i in case["items"]) or "none"
         typer.echo(f"  items\t{items}")
+
+    @app.command("decide")
+    def decide(
+        case_id: int,
+        outcome: str = typer.Option(..., "--outcome", help="remove, restrict, keep or escalate."),
+        ground: str = typer.Option(..., "--ground", help="illegal (with --law) or terms."),
+        category: str = typer.Option(..., "--category", help="adult_ncii, minors or other."),
+        reasons: str = typer.Option(..., "--reasons", help="Published: no personal data."),
+        law: str | None = typer.Option(None, "--law", help="The law relied on."),
+        terms: str | None = typer.Option(None, "--terms", help="The terms-of-service clause."),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Decide a case, as POST /v1/cases/{id}/decisions does (statement of reasons,
+        removal of identical copies through the outbox)."""
+        from jikimi.cases.decisions import Ruling
+        from jikimi.web.service import Service, ServiceOptions
+
+        choices = {
+            "--outcome": (outcome, ("remove", "restrict", "keep", "escalate")),
+            "--ground": (ground, ("illegal", "terms")),
+            "--category": (category, ("adult_ncii", "minors", "other")),
+        }
+        for flag, (value, allowed) in choices.items():
+            if value not in allowed:
+                raise typer.BadParameter(f"{flag} must be one of {', '.join(allowed)}")
+        ruling = Ruling(
+            outcome=outcome,  # type: ignore[arg-type]
+            ground=ground,  # type: ignore[arg-type]
+            category=category,  # type: ignore[arg-type]
+            reasons=reasons,
+            law=law,
+            terms=terms,
+        )
+        with Workspace.open() as ws:
+            service = Service(ws, ServiceOptions(run_dispatcher=False))
+            try:
+                service.refresh_matcher(force=True)
+                decided = service.decide(case_id, ruling, actor=ws.operator)
+            finally:
+                service.stop()
+        if json_out:
+            emit_json(
+                {
+                    "decision_id": decided.decision_id,
+                    "case_id": decided.case_id,
+                    "state": decided.state,
+                    "statement_of_reasons": decided.statement,
+                    "items_removed": decided.items,
+                }
+            )
+            return
+        removed = ",".join(str(i) for i in decided.items) or "none"
+        typer.echo(
+            f"decision {decided.decision_id}\tcase {decided.case_id} {decided.state}\t"
+            f"items removed: {removed}"
+        )
 
     return app

@@ -429,6 +429,23 @@ class Decision(Base):
     statement: Mapped[dict[str, Any] | None]
 
 
+class Appeal(Base):
+    """An internal complaint against a decision (DSA Art. 20): decided by a different
+    reviewer; ``outcome`` "upheld" or "reversed" (the removal is undone)."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id"), index=True)
+    decision_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("decisions.id"))
+    filed_by: Mapped[str] = mapped_column(String(200))
+    reasons: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+
+
 class CaseLocator(Base):
     """Where a case's content is: a URL, a message, or a hash. A later notice naming the same
     locator joins the open case instead of opening another."""

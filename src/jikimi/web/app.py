@@ -31,6 +31,7 @@ PUBLIC_ROUTES = frozenset(
         "/metrics",
         "/v1/auth/login",
         "/v1/notices",  # public for takedown requests, DSA notices and user reports
+        "/v1/cases/{case_id}/appeals",  # a notifier proves standing with a receipt
         "/openapi.json",
         "/docs",
     }

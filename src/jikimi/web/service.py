@@ -24,7 +24,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from jikimi.actions.dispatcher import Dispatcher
-from jikimi.actions.effects import Target, effects_for
+from jikimi.actions.effects import Target, effects_for, restore_effects
 from jikimi.actions.outbox import OutboxStore
 from jikimi.actions.sinks.base import Sink
 from jikimi.actions.sinks.registry import build_sinks, configured
@@ -200,6 +200,11 @@ class Service:
         self.load_error = None
         return True
 
+    def appeal(self, case_id: int, *, reasons: str, filed_by: str) -> int:
+        return self.decisions.appeal(
+            case_id, reasons=reasons, filed_by=filed_by, now=datetime.now(UTC)
+        )
+
     def apply_in_place(self, change: Callable[[Matcher], None]) -> None:
         """Apply a bank change already written to the store to the live matcher too (under
         its write lock, so the next lookup sees it; changes are idempotent, so a rebuild that
@@ -339,25 +344,41 @@ class Service:
 
         def enqueue(session: Session, decision_id: int, items: list[Any]) -> None:
             for item in items:
-                target = Target(
-                    platform=item.platform,
-                    chat_id=item.chat_id,
-                    message_id=item.message_id,
-                    author_id=item.author_id,
-                    url=item.url,
-                    item_id=item.id,
-                )
                 effects = effects_for(
-                    verdict, target, origin=f"decision:{decision_id}", **self._sink_config
+                    verdict, _target(item), origin=f"decision:{decision_id}", **self._sink_config
+                )
+                self.outbox.enqueue(session, effects, item_id=item.id)
+
+        def restore(session: Session, decision_id: int, items: list[Any]) -> None:
+            for item in items:
+                effects = restore_effects(
+                    _target(item), origin=f"decision:{decision_id}", **self._sink_config
                 )
                 self.outbox.enqueue(session, effects, item_id=item.id)
 
         decided = self.decisions.decide(
-            case_id, ruling, actor=actor, now=datetime.now(UTC), also=enqueue
+            case_id, ruling, actor=actor, now=datetime.now(UTC), also=enqueue, on_reverse=restore
         )
-        if decided.media:
+        if decided.media and decided.reversed:
+            self._unbank(decided.media, actor=actor)
+        elif decided.media:
             self._bank_removed(decided.media, actor=actor)
         return decided
+
+    def _unbank(self, media: list[str], *, actor: str) -> None:
+        """A reversed removal: its media leave the bank of decided removals."""
+        try:
+            entries = self.ws.banks.entries(DECIDED_BANK)
+        except BankNotFound:
+            return
+        wanted = set(media)
+        pdqs = {(self.ws.media.get(sha) or {}).get("signals", {}).get("pdq") for sha in media}
+        for entry in entries:
+            if entry.value in wanted or entry.value in pdqs:
+                self.ws.banks.withdraw(
+                    DECIDED_BANK, entry.entry_id, actor=actor, reason="removal reversed on appeal"
+                )
+                self.apply_in_place(lambda m, e=entry.entry_id: m.withdraw(e))
 
     def _bank_removed(self, media: list[str], *, actor: str) -> None:
         banks = self.ws.banks
@@ -406,6 +427,17 @@ class Service:
         names = [n for _, r in analysis.media for n in (*r.media.signals, *r.findings)]
         names.extend(analysis.text_findings)
         self.metrics.observe_verdict(analysis.verdict, analysis.matches, names, via)
+
+
+def _target(item: Any) -> Target:
+    return Target(
+        platform=item.platform,
+        chat_id=item.chat_id,
+        message_id=item.message_id,
+        author_id=item.author_id,
+        url=item.url,
+        item_id=item.id,
+    )
 
 
 def _parse_time(value: Any) -> datetime | None:

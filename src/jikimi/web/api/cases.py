@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -18,7 +19,7 @@ from jikimi.accounts.roles import Permission, Principal
 from jikimi.cases.decisions import Ruling
 from jikimi.cases.notices import NOTICE_KINDS, PUBLIC_KINDS, check_notice
 from jikimi.errors import NoticeError
-from jikimi.web.api.schemas import DecisionIn, RowId
+from jikimi.web.api.schemas import AppealIn, DecisionIn, RowId
 from jikimi.web.auth import principal, require
 from jikimi.web.problems import Problem
 from jikimi.web.requests import unsupported
@@ -155,5 +156,43 @@ def decide(
         "case_id": decided.case_id,
         "state": decided.state,
         "statement_of_reasons": decided.statement,
-        "items_removed": decided.items,
+        "items_removed": [] if decided.reversed else decided.items,
+        "items_restored": decided.items if decided.reversed else [],
+        "appeal_id": decided.appeal_id,
+        "reversed": decided.reversed,
     }
+
+
+@router.post("/v1/cases/{case_id}/appeals", status_code=201)
+async def appeal(case_id: RowId, body: AppealIn, request: Request) -> dict[str, Any]:
+    """Appeal a decision (an internal complaint): the case reopens in the appeals queue for a
+    different reviewer. From a platform (for its uploader, token with items:write) or from a
+    notifier with the receipt of their notice on this case."""
+    service = request.app.state.service
+    if request.headers.get("authorization"):
+        who = await principal(request)
+        if not who.can(Permission.ITEMS_WRITE):
+            raise Problem(
+                403,
+                "forbidden",
+                "Not allowed",
+                "appeals come from a platform (items:write) or a notifier with a receipt",
+                needs=[Permission.ITEMS_WRITE.value],
+            )
+        filed_by = who.name
+    else:
+        case = service.cases.get(case_id, now=datetime.now(UTC))
+        receipts = {n["receipt"] for n in case["notices"]} if case else set()
+        if not body.receipt or body.receipt not in receipts:
+            raise Problem(
+                401,
+                "unauthenticated",
+                "Authentication required",
+                "send the receipt of your notice on this case, or a platform token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        filed_by = f"notifier:{body.receipt[:13]}"
+    appeal_id = await run_in_threadpool(
+        partial(service.appeal, case_id, reasons=body.reasons, filed_by=filed_by)
+    )
+    return {"appeal_id": appeal_id, "case_id": case_id, "state": "appealed"}

@@ -144,3 +144,11 @@ class DecisionIn(Strict):
         default_factory=list, max_length=40
     )
     content_language: str | None = Field(default=None, min_length=2, max_length=2)
+
+
+class AppealIn(Strict):
+    """``POST /v1/cases/{id}/appeals``: why the decision is wrong; a notifier without an
+    account proves standing with the receipt of their notice."""
+
+    reasons: str = Field(min_length=1, max_length=5000)
+    receipt: str | None = Field(default=None, max_length=64)
