@@ -28,6 +28,20 @@ router = APIRouter(tags=["cases"])
 PUBLIC = "public"
 
 
+async def _sender(request: Request, why: str) -> Principal:
+    """The caller of a route that is public for some: a token whose role has items:write."""
+    who = await principal(request)
+    if not who.can(Permission.ITEMS_WRITE):
+        raise Problem(
+            403,
+            "forbidden",
+            "Not allowed",
+            f"{why} (a role with items:write)",
+            needs=[Permission.ITEMS_WRITE.value],
+        )
+    return who
+
+
 @router.post("/v1/notices", status_code=201)
 async def file_notice(request: Request, response: Response) -> dict[str, Any]:
     """File a notice. Answers 201 ``{"notice_id", "case_id", "receipt", "deadline_at"}``, or
@@ -46,15 +60,7 @@ async def file_notice(request: Request, response: Response) -> dict[str, Any]:
     kind = body.get("kind")
     who: Principal | None = None
     if kind in NOTICE_KINDS and kind not in PUBLIC_KINDS:
-        who = await principal(request)
-        if not who.can(Permission.ITEMS_WRITE):
-            raise Problem(
-                403,
-                "forbidden",
-                "Not allowed",
-                f"a {kind!r} notice must come from a registered sender (role with items:write)",
-                needs=[Permission.ITEMS_WRITE.value],
-            )
+        who = await _sender(request, f"a {kind!r} notice must come from a registered sender")
     service = request.app.state.service
     received = datetime.now(UTC)
     try:
@@ -170,15 +176,7 @@ async def appeal(case_id: RowId, body: AppealIn, request: Request) -> dict[str, 
     notifier with the receipt of their notice on this case."""
     service = request.app.state.service
     if request.headers.get("authorization"):
-        who = await principal(request)
-        if not who.can(Permission.ITEMS_WRITE):
-            raise Problem(
-                403,
-                "forbidden",
-                "Not allowed",
-                "appeals come from a platform (items:write) or a notifier with a receipt",
-                needs=[Permission.ITEMS_WRITE.value],
-            )
+        who = await _sender(request, "appeals come from a platform or a notifier with a receipt")
         filed_by = who.name
     else:
         case = service.cases.get(case_id, now=datetime.now(UTC))
