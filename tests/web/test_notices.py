@@ -104,6 +104,9 @@ def test_cases_are_listed_by_the_clock_and_overdue_shows(
     }
     kr = client.post("/v1/notices", json=order, headers=h)
     assert kr.status_code == 201, kr.text
+    for outsider in ("platform", "support_centre"):  # notices hold notifiers' contacts
+        assert client.get("/v1/cases", headers=bearer(tokens[outsider])).status_code == 403
+    assert client.get("/v1/cases", headers=bearer(tokens["auditor"])).status_code == 200
     listed = client.get("/v1/cases", headers=bearer(tokens["moderator"])).json()
     assert [c["id"] for c in listed] == [kr.json()["case_id"], us["case_id"]]  # 24 h before 48 h
     assert listed[0]["queue"] == "authority" and not listed[0]["overdue"]

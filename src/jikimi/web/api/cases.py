@@ -96,6 +96,20 @@ async def file_notice(request: Request, response: Response) -> dict[str, Any]:
     return out
 
 
+def _case_reader(who: Principal = Depends(require(Permission.ITEMS_READ))) -> Principal:
+    """Cases hold notifiers' contact details: reviewers (cases:decide) and auditors
+    (audit:read) read them; platforms and support centres do not."""
+    if not (who.can(Permission.CASES_DECIDE) or who.can(Permission.AUDIT_READ)):
+        raise Problem(
+            403,
+            "forbidden",
+            "Not allowed",
+            f"the role {who.role.value!r} may not read cases (needs cases:decide or audit:read)",
+            needs=[Permission.CASES_DECIDE.value],
+        )
+    return who
+
+
 @router.get("/v1/cases")
 def list_cases(
     request: Request,
@@ -105,7 +119,7 @@ def list_cases(
     jurisdiction: str | None = Query(None, max_length=8),
     overdue: bool | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    who: Principal = Depends(require(Permission.ITEMS_READ)),
+    who: Principal = Depends(_case_reader),
 ) -> list[dict[str, Any]]:
     """Cases by the clock (soonest due first, then priority), with time left and overdue.
     Suspected-minor cases are listed for the child_safety role only."""
@@ -123,7 +137,7 @@ def list_cases(
 
 @router.get("/v1/cases/{case_id}")
 def get_case(
-    case_id: RowId, request: Request, who: Principal = Depends(require(Permission.ITEMS_READ))
+    case_id: RowId, request: Request, who: Principal = Depends(_case_reader)
 ) -> dict[str, Any]:
     """A case: its clock, notices as received, locators and items."""
     case = request.app.state.service.cases.get(case_id, now=datetime.now(UTC))
