@@ -118,3 +118,32 @@ def test_cases_are_listed_by_the_clock_and_overdue_shows(
     one = client.get(f"/v1/cases/{us['case_id']}", headers=h).json()
     assert one["notices"][0]["kind"] == "takedown_request"
     assert one["locators"] == [{"kind": "hash", "value": "cd" * 32, "signal_type": "sha256"}]
+
+
+def test_notifiers_are_counted_and_a_suspended_one_opens_no_case(
+    client: TestClient, service: Service, tokens: dict[str, str]
+) -> None:
+    admin = bearer(tokens["admin"])
+    spam = {"email": "spam@example.org"}
+    first = client.post("/v1/notices", json=_takedown(contact=spam))
+    assert first.status_code == 201
+    client.post("/v1/notices", json=_takedown(contact=spam, signature=None))
+    counts = client.get("/v1/notifiers", headers=bearer(tokens["auditor"])).json()
+    expected = {"notices": 2, "complete": 1, "upheld": 0, "suspended": False}
+    assert counts == [{"notifier": "spam@example.org", **expected}]
+    body = {"notifier": "spam@example.org", "reason": "hundreds of notices about memes"}
+    url = "/v1/notifiers/suspensions"
+    assert client.post(url, json=body, headers=bearer(tokens["moderator"])).status_code == 403
+    assert client.post(url, json=body, headers=admin).status_code == 200
+    assert client.post(url, json=body, headers=admin).status_code == 409
+    r = client.post("/v1/notices", json=_takedown(contact=spam, locators=[f"md5:{'0' * 32}"]))
+    assert r.status_code == 403 and r.json()["receipt"].startswith("rcpt_")
+    assert len(_notices(service)) == 3 and _notices(service)[-1].case_id is None
+    assert client.get("/v1/notifiers", headers=admin).json()[0]["suspended"] is True
+    lift = client.post(url, json={"notifier": "spam@example.org"}, headers=admin)
+    assert lift.status_code == 200 and lift.json()["suspended"] is False
+    again = client.post("/v1/notices", json=_takedown(contact=spam, locators=[f"md5:{'1' * 32}"]))
+    assert again.status_code == 201 and again.json()["case_id"]
+    kinds = [e.kind for e in service.ws.custody.events() if e.kind.startswith("notifier.")]
+    assert kinds == ["notifier.suspended", "notifier.lifted"]
+    assert "spam@example.org" not in str([e.subject for e in service.ws.custody.events()])

@@ -22,6 +22,7 @@ from jikimi import __version__
 from jikimi.cases.deadlines import Deadline
 from jikimi.cases.locators import Locator
 from jikimi.cases.notices import NoticeCheck
+from jikimi.cases.notifiers import is_suspended
 from jikimi.evidence.custody import CustodyLog
 from jikimi.store.db import write_session
 from jikimi.store.models import (
@@ -57,6 +58,7 @@ class NoticeReceipt:
     missing: tuple[str, ...]
     invalid: tuple[tuple[str, str], ...]
     joined: bool = False  # the notice joined a case opened by an earlier one
+    suspended: bool = False  # its notifier is suspended: recorded, no case opened
     already_removed: list[int] = field(default_factory=list)  # items removed before
 
 
@@ -99,7 +101,8 @@ class CaseStore:
             session.flush()
             case, joined = None, False
             removed: list[int] = []
-            if check.complete:
+            suspended = is_suspended(session, notifier)
+            if check.complete and not suspended:
                 case, joined = self._case_for(session, notice, check, deadline, body)
                 notice.case_id = case.id
                 removed = self._link_items(session, case, check.locators)
@@ -113,6 +116,7 @@ class CaseStore:
                 invalid=check.invalid,
                 joined=joined,
                 already_removed=removed,
+                suspended=suspended,
             )
 
     def _case_for(
@@ -229,6 +233,7 @@ class CaseStore:
             "locators": len(check.locators),
             "case_id": case.id if case else None,
             "joined": joined,
+            "notifier_suspended": case is None and check.complete,
             "due_at": case.due_at.isoformat() if case and case.due_at else None,
         }
         self._custody.append(

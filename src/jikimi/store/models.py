@@ -446,6 +446,21 @@ class Appeal(Base):
     decided_at: Mapped[datetime | None]
 
 
+class NotifierSuspension(Base):
+    """A notifier an admin suspended for manifestly unfounded notices (DSA Art. 23), with the
+    reasons; their later notices are recorded but open no case until it is lifted."""
+
+    __tablename__ = "notifier_suspensions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    notifier: Mapped[str] = mapped_column(String(320), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    suspended_by: Mapped[str] = mapped_column(String(200))
+    suspended_at: Mapped[datetime]
+    lifted_at: Mapped[datetime | None]
+    lifted_by: Mapped[str | None] = mapped_column(String(200))
+
+
 class CaseLocator(Base):
     """Where a case's content is: a URL, a message, or a hash. A later notice naming the same
     locator joins the open case instead of opening another."""

@@ -31,6 +31,7 @@ from jikimi.actions.sinks.registry import build_sinks, configured
 from jikimi.cases.deadlines import load_profiles
 from jikimi.cases.decisions import Decided, DecisionStore, Ruling
 from jikimi.cases.notices import NoticeCheck
+from jikimi.cases.notifiers import NotifierStore
 from jikimi.cases.store import CaseStore, NoticeReceipt
 from jikimi.errors import BankNotFound
 from jikimi.matching.live import LiveMatcher
@@ -106,6 +107,7 @@ class Service:
         self.items = ItemStore(ws.sessions, ws.custody)
         self.cases = CaseStore(ws.sessions, ws.custody)
         self.decisions = DecisionStore(ws.sessions, ws.custody)
+        self.notifiers = NotifierStore(ws.sessions, ws.custody)
         self.deadlines = load_profiles(settings.deadline_profiles)
         self.outbox = OutboxStore(ws.sessions, ws.custody)
         self.metrics.watch_outbox(self.outbox.counts)

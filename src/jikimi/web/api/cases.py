@@ -19,7 +19,7 @@ from jikimi.accounts.roles import Permission, Principal
 from jikimi.cases.decisions import Ruling
 from jikimi.cases.notices import NOTICE_KINDS, PUBLIC_KINDS, check_notice
 from jikimi.errors import NoticeError
-from jikimi.web.api.schemas import AppealIn, DecisionIn, RowId
+from jikimi.web.api.schemas import AppealIn, DecisionIn, RowId, SuspensionIn
 from jikimi.web.auth import principal, require
 from jikimi.web.problems import Problem
 from jikimi.web.requests import unsupported
@@ -76,6 +76,16 @@ async def file_notice(request: Request, response: Response) -> dict[str, Any]:
         "receipt": receipt.receipt,
         "deadline_at": receipt.deadline_at.isoformat() if receipt.deadline_at else None,
     }
+    if receipt.suspended:
+        raise Problem(
+            403,
+            "notifier-suspended",
+            "Notifier suspended",
+            "the notice was recorded, but its sender is suspended for manifestly unfounded "
+            "notices and it opens no case; contact the operator to contest the suspension",
+            notice_id=receipt.notice_id,
+            receipt=receipt.receipt,
+        )
     if receipt.joined:
         out["joined_existing_case"] = True
     if receipt.already_removed:
@@ -208,3 +218,28 @@ async def appeal(case_id: RowId, body: AppealIn, request: Request) -> dict[str, 
         partial(service.appeal, case_id, reasons=body.reasons, filed_by=filed_by)
     )
     return {"appeal_id": appeal_id, "case_id": case_id, "state": "appealed"}
+
+
+@router.get("/v1/notifiers")
+def notifiers(
+    request: Request, _: Principal = Depends(require(Permission.AUDIT_READ))
+) -> list[dict[str, Any]]:
+    """Per notifier: notices sent, complete ones, upheld ones, and whether suspended."""
+    return request.app.state.service.notifiers.counts()
+
+
+@router.post("/v1/notifiers/suspensions")
+def suspend_notifier(
+    body: SuspensionIn,
+    request: Request,
+    who: Principal = Depends(require(Permission.SETTINGS_ADMIN)),
+) -> dict[str, Any]:
+    """Suspend a notifier, with the reason (``reason`` given), or lift the suspension (no
+    ``reason``). Recorded in the custody log with the actor."""
+    store = request.app.state.service.notifiers
+    now = datetime.now(UTC)
+    if body.reason:
+        store.suspend(body.notifier, reason=body.reason, actor=who.name, now=now)
+    else:
+        store.lift(body.notifier, actor=who.name, now=now)
+    return {"notifier": body.notifier, "suspended": bool(body.reason)}

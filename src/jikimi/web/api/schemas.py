@@ -152,3 +152,10 @@ class AppealIn(Strict):
 
     reasons: str = Field(min_length=1, max_length=5000)
     receipt: str | None = Field(default=None, max_length=64)
+
+
+class SuspensionIn(Strict):
+    """Suspend (or, without ``reason``, lift the suspension of) a notifier."""
+
+    notifier: str = Field(min_length=1, max_length=320, description="As in GET /v1/notifiers.")
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
