@@ -76,6 +76,10 @@ class EntryInfo:
     withdrawn_by: str | None = None
     withdraw_reason: str | None = None
 
+    def spec(self) -> EntrySpec:
+        """What matching needs of this entry."""
+        return EntrySpec(self.entry_id, self.bank, self.signal_type, self.value)
+
 
 @dataclass(slots=True)
 class ImportReport:

@@ -37,7 +37,7 @@ from jikimi.errors import BankNotFound
 from jikimi.matching.live import LiveMatcher
 from jikimi.matching.matcher import Matcher
 from jikimi.media.limits import Limits
-from jikimi.model import EntrySpec, Reason, Verdict
+from jikimi.model import Reason, Verdict
 from jikimi.pipeline.cascade import Cascade, HashOptions, Step, default_plan
 from jikimi.pipeline.item import ItemAnalysis, ItemPipeline, Upload
 from jikimi.policy.holder import PolicyHolder
@@ -397,7 +397,7 @@ class Service:
             if isinstance(pdq, str):
                 pairs.append(("pdq", pdq))
         added = banks.add(DECIDED_BANK, pairs, actor=actor, note="removed by a decision")
-        specs = [EntrySpec(e.entry_id, DECIDED_BANK, e.signal_type, e.value) for e in added]
+        specs = [e.spec() for e in added]
         self.apply_in_place(lambda m: m.add_entries(specs))
 
     def _record_media(self, upload: Upload, result: Any, actor: str) -> MediaLink:

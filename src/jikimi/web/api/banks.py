@@ -19,7 +19,6 @@ from jikimi.accounts.roles import Permission, Principal
 from jikimi.banks.formats import iter_lines
 from jikimi.errors import BankNotFound
 from jikimi.matching.matcher import Matcher
-from jikimi.model import EntrySpec
 from jikimi.web.api.schemas import AfterId, BankIn, EntriesIn, RowId, body_schema, jsonable
 from jikimi.web.auth import require
 from jikimi.web.requests import invalid, unsupported
@@ -151,7 +150,7 @@ async def add_entries(
         }
     else:
         raise unsupported(content_type)
-    specs = [EntrySpec(e.entry_id, name, e.signal_type, e.value) for e in added]
+    specs = [e.spec() for e in added]
     service.apply_in_place(lambda m: m.add_entries(specs))
     return result
 
