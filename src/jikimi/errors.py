@@ -73,6 +73,11 @@ class PolicyError(SettingsError):
         super().__init__(f"{path}:{line}: {message}")
         self.path = path
         self.line = line
+        self.detail = message
+
+
+class DeadlineProfileError(PolicyError):
+    """A deadline profiles file that does not validate (same shape as a policy error)."""
 
 
 class MediaError(JikimiError):

@@ -119,6 +119,13 @@ class Settings(BaseSettings):
         description="Deadline profiles (YAML) per jurisdiction and notice kind; empty means the "
         "shipped ones (docs/cases.md).",
     )
+    near_duplicate_threshold: int = Field(
+        default=31,
+        ge=0,
+        le=64,
+        description="PDQ distance up to which an item resembling removed media is put before a "
+        "reviewer as a task in the case (docs/cases.md).",
+    )
     policy_reload_seconds: float = Field(
         default=2.0,
         ge=0,
@@ -177,6 +184,51 @@ class Settings(BaseSettings):
     )
     telegram_api_url: str = Field(
         default="https://api.telegram.org", description="Base URL of the Telegram Bot API."
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="Mail server for notifications to notifiers (receipts, outcomes); off if "
+        "empty.",
+    )
+    smtp_port: int = Field(
+        default=587, ge=1, le=65535, description="Mail server port (587 STARTTLS, 465 SSL)."
+    )
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls",
+        description="starttls upgrades the connection, ssl is TLS from the start, none is for a "
+        "local relay only (no password is sent in the clear over a network).",
+    )
+    smtp_username: str | None = Field(
+        default=None, description="Login at the mail server; no login if empty."
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None, description="Password for smtp_username (never logged)."
+    )
+    smtp_from: str | None = Field(
+        default=None,
+        description="Sender address of notifications (From); required when smtp_host is set.",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Longest wait for the mail server, in seconds."
+    )
+    notify_webhook_url: str | None = Field(
+        default=None,
+        description="The platform's webhook that sends notifications itself, when there is no "
+        "mail server; off if empty.",
+    )
+    notify_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 key that signs notify webhook deliveries (never logged).",
+    )
+    appeal_url: str | None = Field(
+        default=None,
+        description="Public URL where notifiers appeal, named in outcome messages ({case_id} is "
+        "filled in); empty means /v1/cases/<id>/appeals.",
+    )
+    uploader_statements: Literal["law", "always", "never"] = Field(
+        default="law",
+        description="Send statements of reasons to uploaders: law where the law asks (DSA "
+        "Art. 17, EU), always, or never.",
     )
     outbox_max_attempts: int = Field(
         default=8, ge=1, le=100, description="Delivery attempts before an effect is dead."

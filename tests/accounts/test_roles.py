@@ -49,8 +49,14 @@ def test_platform_is_a_machine() -> None:
         Permission.ITEMS_WRITE,
         Permission.ITEMS_READ,
         Permission.MATCH,
+        Permission.NOTICES_FILE,
     }
     assert Permission.MEDIA_VIEW not in permissions("platform")
+
+
+def test_orders_and_flags_come_from_registered_senders() -> None:
+    senders = {r for r, perms in ROLE_PERMISSIONS.items() if Permission.NOTICES_FILE in perms}
+    assert senders == {Role.ADMIN, Role.INVESTIGATOR, Role.SUPPORT_CENTRE, Role.PLATFORM}
 
 
 def test_only_admin_administers() -> None:

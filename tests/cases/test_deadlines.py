@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from jikimi.cases.deadlines import load_profiles, overdue, parse_profiles, time_left
-from jikimi.errors import PolicyError
+from jikimi.errors import DeadlineProfileError
 
 NEW_YORK = ZoneInfo("America/New_York")  # DST starts 2026-03-08 02:00 local
 BERLIN = ZoneInfo("Europe/Berlin")  # DST starts 2026-03-29 02:00 local
@@ -230,7 +230,7 @@ def test_loader_errors_name_file_and_line(
 ) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    with pytest.raises(PolicyError) as info:
+    with pytest.raises(DeadlineProfileError) as info:
         load_profiles(path)
     assert (info.value.path, info.value.line) == (str(path), line), str(info.value)
     assert str(info.value).startswith(f"{path}:{line}: ")
@@ -238,10 +238,10 @@ def test_loader_errors_name_file_and_line(
 
 
 def test_a_standalone_file_needs_a_default() -> None:
-    with pytest.raises(PolicyError, match="'other' entry"):
+    with pytest.raises(DeadlineProfileError, match="'other' entry"):
         parse_profiles("version: x\n", "own.yaml")
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
-    with pytest.raises(PolicyError, match="cannot read"):
+    with pytest.raises(DeadlineProfileError, match="cannot read"):
         load_profiles(tmp_path / "absent.yaml")

@@ -47,6 +47,8 @@ class Permission(StrEnum):
     MEDIA_VIEW = "media:view"
     AUDIT_READ = "audit:read"
     CASES_DECIDE = "cases:decide"  # decisions on cases (statements of reasons follow)
+    # Authority orders and trusted-flagger notices (public kinds need no account).
+    NOTICES_FILE = "notices:file"
 
 
 _P = Permission
@@ -59,14 +61,19 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         Role.ADMIN: frozenset(Permission) - {_P.MINORS_VIEW},
         Role.MODERATOR: _MODERATOR,
         Role.CHILD_SAFETY: _MODERATOR | {_P.MINORS_VIEW},
+        # Investigators send the orders of the authority they work for.
         Role.INVESTIGATOR: frozenset(
-            {_P.ITEMS_READ, _P.BANKS_READ, _P.MATCH, _P.MEDIA_VIEW, _P.AUDIT_READ}
+            {_P.ITEMS_READ, _P.BANKS_READ, _P.MATCH, _P.MEDIA_VIEW, _P.AUDIT_READ, _P.NOTICES_FILE}
         ),
         # A support centre looks its protected persons' hashes up and follows the items found
         # for them (its own); it reads no bank contents and views no media through the API.
-        Role.SUPPORT_CENTRE: frozenset({_P.ITEMS_READ, _P.MATCH}),
+        # Support centres are the usual trusted flaggers (DSA Art. 22).
+        Role.SUPPORT_CENTRE: frozenset({_P.ITEMS_READ, _P.MATCH, _P.NOTICES_FILE}),
         Role.AUDITOR: frozenset({_P.ITEMS_READ, _P.BANKS_READ, _P.MODELS_READ, _P.AUDIT_READ}),
-        Role.PLATFORM: frozenset({_P.CHECK, _P.ITEMS_WRITE, _P.ITEMS_READ, _P.MATCH}),
+        # A platform forwards the orders and flags it receives.
+        Role.PLATFORM: frozenset(
+            {_P.CHECK, _P.ITEMS_WRITE, _P.ITEMS_READ, _P.MATCH, _P.NOTICES_FILE}
+        ),
     }
 )
 

@@ -3,8 +3,8 @@
 DESIGN.md §2.4, "deadlines are first-class". The shipped profiles are data
 (``cases/deadlines.yaml``, one comment per entry naming the law); an operator file of the same
 shape overrides them entry by entry. Files are validated as the policy loader validates policies
-(:mod:`jikimi.policy.nodes`): every error is a :class:`PolicyError` naming the file and line,
-and unknown keys are refused.
+(:mod:`jikimi.policy.nodes`): every error is a :class:`DeadlineProfileError` naming the file
+and line, and unknown keys are refused.
 
 Clocks are elapsed time in UTC from receipt: 48 hours is 48 real hours even across a daylight
 saving change in the notifier's or the operator's zone, and ``14d`` is 14 times 24 hours.
@@ -24,7 +24,7 @@ from pathlib import Path
 from yaml.nodes import Node
 
 from jikimi.cases.notices import NOTICE_KINDS
-from jikimi.errors import PolicyError
+from jikimi.errors import DeadlineProfileError, PolicyError
 from jikimi.policy.nodes import MAX_POLICY_BYTES, NULL, NodeReader, compose
 
 __all__ = [
@@ -158,7 +158,8 @@ def normalise_jurisdiction(jurisdiction: str | None) -> str | None:
 
 
 def load_profiles(path: Path | None = None) -> DeadlineProfiles:
-    """The shipped profiles, overridden entry by entry by the operator file at ``path``."""
+    """The shipped profiles, overridden entry by entry by the operator file at ``path``;
+    :class:`DeadlineProfileError` when either does not validate or cannot be read."""
     data = files("jikimi.cases").joinpath("deadlines.yaml").read_text("utf-8")
     profiles = parse_profiles(data, DEFAULT_SOURCE)
     if path is None:
@@ -171,11 +172,22 @@ def parse_profiles(
 ) -> DeadlineProfiles:
     """Profiles from ``text``; with ``base``, ``text`` overrides it entry by entry (and a
     jurisdiction's ``members`` replace the base's). Without ``base`` a ``default`` with an
-    ``other`` entry is required."""
+    ``other`` entry is required. Raises :class:`DeadlineProfileError` with file and line."""
+    try:
+        return _parse(text, source, base)
+    except DeadlineProfileError:
+        raise
+    except PolicyError as exc:  # the YAML reader shared with policy files
+        raise DeadlineProfileError(exc.path, exc.line, exc.detail) from None
+
+
+def _parse(text: str, source: str, base: DeadlineProfiles | None) -> DeadlineProfiles:
     root = compose(text, source)
     reader = NodeReader(source)
     if root is None or root.tag == NULL:
-        raise PolicyError(source, 1, "empty deadlines file; it needs version and jurisdictions")
+        raise DeadlineProfileError(
+            source, 1, "empty deadlines file; it needs version and jurisdictions"
+        )
     keys = reader.fields(root, "the deadlines file", TOP_KEYS, ("version",))
     reader.string(keys["version"], "version")
     entries = {name: dict(kinds) for name, kinds in (base.entries if base else {}).items()}
@@ -187,7 +199,9 @@ def parse_profiles(
         body = reader.fields(keys["default"], "default", (OTHER, *NOTICE_KINDS))
         entries.setdefault(DEFAULT, {}).update(_entries(reader, body, source))
     if OTHER not in entries.get(DEFAULT, {}):
-        raise PolicyError(source, 1, "default must have an 'other' entry (the fallback clock)")
+        raise DeadlineProfileError(
+            source, 1, "default must have an 'other' entry (the fallback clock)"
+        )
     if "jurisdictions" in keys:
         for code, (key_node, body) in reader.mapping(
             keys["jurisdictions"], "jurisdictions", None
@@ -257,7 +271,7 @@ def _groups(source: str, members: Mapping[str, list[str]]) -> dict[str, str]:
     for group, codes in members.items():
         for code in codes:
             if groups.get(code, group) != group:
-                raise PolicyError(
+                raise DeadlineProfileError(
                     source, 1, f"{code} is a member of both {groups[code]} and {group}"
                 )
             groups[code] = group
@@ -269,14 +283,16 @@ def _read(path: Path) -> str:
         with path.open("rb") as f:
             data = f.read(MAX_POLICY_BYTES + 1)
     except OSError as exc:
-        raise PolicyError(str(path), 1, f"cannot read the deadlines file: {exc.strerror}") from None
+        raise DeadlineProfileError(
+            str(path), 1, f"cannot read the deadlines file: {exc.strerror}"
+        ) from None
     if len(data) > MAX_POLICY_BYTES:
-        raise PolicyError(str(path), 1, f"deadlines file is over {MAX_POLICY_BYTES} bytes")
+        raise DeadlineProfileError(str(path), 1, f"deadlines file is over {MAX_POLICY_BYTES} bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise PolicyError(str(path), line, "deadlines file is not UTF-8 text") from None
+        raise DeadlineProfileError(str(path), line, "deadlines file is not UTF-8 text") from None
 
 
 def _utc(when: datetime, what: str) -> datetime:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from jikimi import __version__
@@ -28,6 +28,7 @@ from jikimi.store.db import write_session
 from jikimi.store.models import (
     Case,
     CaseLocator,
+    CaseTask,
     Item,
     ItemMedia,
     Notice,
@@ -36,6 +37,7 @@ from jikimi.store.models import (
 )
 
 CLOSED = "closed"
+OPEN = "open"  # a review task not yet resolved
 # The queue a notice kind opens its case in; suspected child abuse goes to child_safety.
 NOTICE_QUEUES = {
     "takedown_request": "adult_ncii",
@@ -185,13 +187,17 @@ class CaseStore:
         """Link items already recorded at these locations to the case; the ids of those
         already removed by a verdict."""
         conditions = []
-        hashes = [
-            loc.value for loc in locators if loc.kind == "hash" and loc.signal_type == "sha256"
-        ]
-        if hashes:
-            conditions.append(
-                Item.id.in_(select(ItemMedia.item_id).where(ItemMedia.media_sha256.in_(hashes)))
-            )
+        for signal_type, column in (
+            ("sha256", ItemMedia.media_sha256),
+            ("md5", ItemMedia.media_md5),
+        ):
+            hashes = [
+                loc.value
+                for loc in locators
+                if loc.kind == "hash" and loc.signal_type == signal_type
+            ]
+            if hashes:
+                conditions.append(Item.id.in_(select(ItemMedia.item_id).where(column.in_(hashes))))
         for loc in locators:
             if loc.kind == "telegram" and loc.chat and loc.message_id:
                 conditions.append(
@@ -254,15 +260,26 @@ class CaseStore:
         queue: str | None = None,
         state: str | None = None,
         origin: str | None = None,
+        kind: str | None = None,
         jurisdiction: str | None = None,
         overdue: bool | None = None,
+        open_tasks: bool | None = None,
+        assignee: str | None = None,
         minors: bool | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         """Cases by the clock: the soonest due first (cases without a clock last), then
-        priority. ``minors=False`` leaves out suspected-minor cases (for roles that may not
-        see them)."""
+        priority. ``origin`` is what opened the case, ``kind`` any notice kind it holds;
+        ``open_tasks`` the cases with (or without) near-duplicates left to review.
+        ``minors=False`` leaves out suspected-minor cases (for roles that may not see them)."""
         query = select(Case)
+        if kind is not None:
+            query = query.where(Case.id.in_(select(Notice.case_id).where(Notice.kind == kind)))
+        if assignee is not None:
+            query = query.where(Case.assignee == assignee)
+        if open_tasks is not None:
+            with_tasks = Case.id.in_(select(CaseTask.case_id).where(CaseTask.state == OPEN))
+            query = query.where(with_tasks if open_tasks else ~with_tasks)
         if queue is not None:
             query = query.where(Case.queue == queue)
         if state is not None:
@@ -280,7 +297,14 @@ class CaseStore:
             Case.due_at.is_(None), Case.due_at, Case.priority.desc(), Case.id
         ).limit(limit)
         with self._sessions() as session:
-            return [_case_json(c, now) for c in session.scalars(query)]
+            cases = session.scalars(query).all()
+            rows = session.execute(
+                select(CaseTask.case_id, func.count())
+                .where(CaseTask.case_id.in_([c.id for c in cases]), CaseTask.state == OPEN)
+                .group_by(CaseTask.case_id)
+            )
+            counts = {case_id: count for case_id, count in rows}
+            return [{**_case_json(c, now), "open_tasks": counts.get(c.id, 0)} for c in cases]
 
     def get(self, case_id: int, *, now: datetime) -> dict[str, Any] | None:
         """A case with its notices (as received), locators and items."""
@@ -295,7 +319,12 @@ class CaseStore:
                 select(CaseLocator).where(CaseLocator.case_id == case_id).order_by(CaseLocator.id)
             ).all()
             items = session.scalars(select(Item.id).where(Item.case_id == case_id)).all()
+            tasks = session.scalars(
+                select(CaseTask).where(CaseTask.case_id == case_id).order_by(CaseTask.id)
+            ).all()
             out = _case_json(case, now)
+            out["tasks"] = [_task_json(t) for t in tasks]
+            out["open_tasks"] = sum(t.state == OPEN for t in tasks)
             out["notices"] = [_notice_json(n) for n in notices]
             out["locators"] = [
                 {"kind": loc.kind, "value": loc.value, "signal_type": loc.signal_type}
@@ -307,6 +336,27 @@ class CaseStore:
 
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
+
+
+def _task_json(task: CaseTask) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "kind": task.kind,
+        "item_id": task.item_id,
+        "state": task.state,
+        "detail": dict(task.detail),
+        "created_at": _iso(task.created_at),
+        "resolved_by": task.resolved_by,
+        "resolved_at": _iso(task.resolved_at),
+        "decision_id": task.decision_id,
+    }
+
+
+def _deadline_met(case: Case) -> bool | None:
+    """Whether a closed case was decided within its clock; ``None`` while open or unclocked."""
+    if case.due_at is None or case.closed_at is None:
+        return None
+    return case.closed_at <= case.due_at
 
 
 def _case_json(case: Case, now: datetime) -> dict[str, Any]:
@@ -327,6 +377,8 @@ def _case_json(case: Case, now: datetime) -> dict[str, Any]:
         "seconds_left": None if left is None else round(left),
         "overdue": left is not None and left < 0 and case.state != CLOSED,
         "closed_at": _iso(case.closed_at),
+        "deadline_met": _deadline_met(case),
+        "notified_at": _iso(case.notified_at),
     }
 
 

@@ -63,7 +63,13 @@ def build() -> typer.Typer:
         queue: str | None = typer.Option(None, "--queue", help="Only this queue."),
         state: str | None = typer.Option(None, "--state", help="Only this state."),
         kind: str | None = typer.Option(
-            None, "--kind", help="Only cases opened by this notice kind (origin)."
+            None, "--kind", help="Only cases holding a notice of this kind."
+        ),
+        origin: str | None = typer.Option(
+            None, "--origin", help="Only cases opened by this (a notice kind, or verdict)."
+        ),
+        open_tasks: bool = typer.Option(
+            False, "--open-tasks", help="Only cases with near-duplicates left to review."
         ),
         jurisdiction: str | None = typer.Option(None, "--jurisdiction", help="e.g. US, KR."),
         overdue: bool = typer.Option(False, "--overdue", help="Only cases past their clock."),
@@ -76,9 +82,11 @@ def build() -> typer.Typer:
                 now=datetime.now(UTC),
                 queue=queue,
                 state=state,
-                origin=kind,
+                origin=origin,
+                kind=kind,
                 jurisdiction=jurisdiction.upper() if jurisdiction else None,
                 overdue=True if overdue else None,
+                open_tasks=True if open_tasks else None,
                 limit=limit,
             )
         for case in cases:
@@ -116,6 +124,11 @@ def build() -> typer.Typer:
             typer.echo(f"  locator\t{loc['kind']}\t{loc['value']}")
         items = ",".join(str(i) for i in case["items"]) or "none"
         typer.echo(f"  items\t{items}")
+        for task in case["tasks"]:
+            typer.echo(
+                f"  task {task['id']}\t{task['kind']}\titem {task['item_id']}\t"
+                f"distance {task['detail'].get('distance')}\t{task['state']}"
+            )
 
     @app.command("decide")
     def decide(
@@ -164,13 +177,14 @@ def build() -> typer.Typer:
                     "state": decided.state,
                     "statement_of_reasons": decided.statement,
                     "items_removed": decided.items,
+                    "tasks_opened": decided.tasks,
                 }
             )
             return
         removed = ",".join(str(i) for i in decided.items) or "none"
         typer.echo(
             f"decision {decided.decision_id}\tcase {decided.case_id} {decided.state}\t"
-            f"items removed: {removed}"
+            f"items removed: {removed}\treview tasks opened: {len(decided.tasks)}"
         )
 
     return app

@@ -44,11 +44,14 @@ class NewItem:
 
 @dataclass(frozen=True, slots=True)
 class MediaLink:
-    """One media of an item: its SHA-256, or the error that kept it from being read."""
+    """One media of an item: its SHA-256 (and MD5), or the error that kept it from being
+    read; ``file_id`` is the platform's own id for the file, known even when it was not."""
 
     sha256: str | None
     filename: str | None = None
     error: str | None = None
+    md5: str | None = None
+    file_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,8 @@ class ItemStore:
                         item_id=row.id,
                         position=position,
                         media_sha256=link.sha256,
+                        media_md5=link.md5,
+                        file_id=link.file_id,
                         filename=link.filename,
                         error=link.error,
                     )
@@ -241,6 +246,8 @@ def _media_json(link: ItemMedia, row: MediaRecord | None) -> dict[str, Any]:
         "sha256": link.media_sha256,
         "filename": link.filename,
     }
+    if link.file_id is not None:
+        out["file_id"] = link.file_id
     if link.error is not None:
         out["error"] = link.error
     if row is not None:

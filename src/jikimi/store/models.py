@@ -383,6 +383,8 @@ class Case(Base):
     notify_by: Mapped[datetime | None]
     deadline_rule: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None]
+    # When the notifiers were told the outcome (Korean victim requests: within 14 days).
+    notified_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_cases_open_due", "state", "due_at"),)
 
@@ -477,6 +479,27 @@ class CaseLocator(Base):
     __table_args__ = (Index("ix_case_locators_value", "kind", "value"),)
 
 
+class CaseTask(Base):
+    """Work a decision left in its case: an item holding a perceptual near-duplicate of
+    removed media (``kind`` "near_duplicate", ``detail`` the media, the removed one it
+    resembles and the PDQ distance), for a reviewer to remove or keep."""
+
+    __tablename__ = "case_tasks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id"), index=True)
+    item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("items.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open, removed, kept
+    created_at: Mapped[datetime]
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None]
+    decision_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("decisions.id"))
+
+    __table_args__ = (Index("ix_case_tasks_open", "state", "item_id"),)
+
+
 class Item(Base):
     """One piece of content seen on a platform: location, author, times, text and media."""
 
@@ -510,7 +533,13 @@ class ItemMedia(Base):
     item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("items.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     # Null when the media could not be read at all (the error says why).
-    media_sha256: Mapped[str | None] = mapped_column(String(64), ForeignKey("media.sha256"))
+    media_sha256: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("media.sha256"), index=True
+    )
+    media_md5: Mapped[str | None] = mapped_column(String(32), index=True)
+    # The platform's own id for the file (Telegram's file_unique_id): a free exact-copy key,
+    # known even when the file itself could not be fetched.
+    file_id: Mapped[str | None] = mapped_column(String(200), index=True)
     filename: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
 

@@ -14,8 +14,9 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,8 @@ class ServiceOptions:
     watch_seconds: float = 5.0  # how often to look for bank changes made elsewhere
     check_plan: tuple[Step, ...] | None = None  # None: the settings' cascade
     registry: Registry | None = None  # tests inject a registry with stub extractors
+    # The service's clock (UTC): notices' receipt times, decisions, time left. Tests move it.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 def dispatcher_for(
@@ -106,7 +109,9 @@ class Service:
         self.policy = PolicyHolder(settings.policy_file, settings.policy_reload_seconds)
         self.items = ItemStore(ws.sessions, ws.custody)
         self.cases = CaseStore(ws.sessions, ws.custody)
-        self.decisions = DecisionStore(ws.sessions, ws.custody)
+        self.decisions = DecisionStore(
+            ws.sessions, ws.custody, near_threshold=settings.near_duplicate_threshold
+        )
         self.notifiers = NotifierStore(ws.sessions, ws.custody)
         self.deadlines = load_profiles(settings.deadline_profiles)
         self.outbox = OutboxStore(ws.sessions, ws.custody)
@@ -202,10 +207,16 @@ class Service:
         self.load_error = None
         return True
 
+    def now(self) -> datetime:
+        return self.options.clock()
+
     def appeal(self, case_id: int, *, reasons: str, filed_by: str) -> int:
-        return self.decisions.appeal(
-            case_id, reasons=reasons, filed_by=filed_by, now=datetime.now(UTC)
-        )
+        return self.decisions.appeal(case_id, reasons=reasons, filed_by=filed_by, now=self.now())
+
+    def assign(
+        self, case_id: int, assignee: str | None, *, actor: str, force: bool = False
+    ) -> str | None:
+        return self.decisions.assign(case_id, assignee, actor=actor, now=self.now(), force=force)
 
     def apply_in_place(self, change: Callable[[Matcher], None]) -> None:
         """Apply a bank change already written to the store to the live matcher too (under
@@ -271,8 +282,11 @@ class Service:
         text: TextInput | None,
         signals: Sequence[tuple[str, str]],
         actor: str,
+        file_ids: Sequence[str] = (),
     ) -> tuple[RecordedItem, ItemAnalysis | None]:
-        """Analyse and record an item: media, item, verdict, case, outbox effects."""
+        """Analyse and record an item: media, item, verdict, case, outbox effects.
+        ``file_ids`` are the platform's ids of the media, in upload order; ids beyond the
+        uploads are media the caller could not fetch (recorded so copies can be found)."""
         if item.external_id is not None:
             existing = self.items.find_external(item.submitted_by, item.external_id)
             if existing is not None:
@@ -280,6 +294,7 @@ class Service:
         analysis = self.item_pipeline.analyze(uploads, text=text, signals=signals)
         self._observe(analysis, "items")
         links = [self._record_media(upload, result, actor) for upload, result in analysis.media]
+        links = _with_file_ids(links, file_ids)
         verdict = analysis.verdict
         assert verdict is not None
         target = Target(
@@ -336,6 +351,33 @@ class Service:
         """Record a reviewer's ruling; a removal sends the removal of every item of the case
         and of every identical copy through the outbox, and banks the media's hashes in the
         workspace's own bank so later uploads are stopped."""
+        decided = self.decisions.decide(
+            case_id,
+            ruling,
+            actor=actor,
+            now=self.now(),
+            also=partial(self._enqueue_removals, ruling),
+            on_reverse=self._enqueue_restores,
+        )
+        self._bank_decided(decided, actor)
+        return decided
+
+    def resolve_task(self, case_id: int, task_id: int, ruling: Ruling, *, actor: str) -> Decided:
+        """Resolve a near-duplicate review task; a removal acts as :meth:`decide`'s does."""
+        decided = self.decisions.resolve_task(
+            case_id,
+            task_id,
+            ruling,
+            actor=actor,
+            now=self.now(),
+            also=partial(self._enqueue_removals, ruling),
+        )
+        self._bank_decided(decided, actor)
+        return decided
+
+    def _enqueue_removals(
+        self, ruling: Ruling, session: Session, decision_id: int, items: list[Any]
+    ) -> None:
         verdict = Verdict(
             outcome="remove",
             reasons=(Reason("decision", "remove", (ruling.reasons[:500],)),),
@@ -343,29 +385,24 @@ class Service:
             automated=False,
             actions=("delete_message", "notify"),
         )
+        for item in items:
+            effects = effects_for(
+                verdict, _target(item), origin=f"decision:{decision_id}", **self._sink_config
+            )
+            self.outbox.enqueue(session, effects, item_id=item.id)
 
-        def enqueue(session: Session, decision_id: int, items: list[Any]) -> None:
-            for item in items:
-                effects = effects_for(
-                    verdict, _target(item), origin=f"decision:{decision_id}", **self._sink_config
-                )
-                self.outbox.enqueue(session, effects, item_id=item.id)
+    def _enqueue_restores(self, session: Session, decision_id: int, items: list[Any]) -> None:
+        for item in items:
+            effects = restore_effects(
+                _target(item), origin=f"decision:{decision_id}", **self._sink_config
+            )
+            self.outbox.enqueue(session, effects, item_id=item.id)
 
-        def restore(session: Session, decision_id: int, items: list[Any]) -> None:
-            for item in items:
-                effects = restore_effects(
-                    _target(item), origin=f"decision:{decision_id}", **self._sink_config
-                )
-                self.outbox.enqueue(session, effects, item_id=item.id)
-
-        decided = self.decisions.decide(
-            case_id, ruling, actor=actor, now=datetime.now(UTC), also=enqueue, on_reverse=restore
-        )
+    def _bank_decided(self, decided: Decided, actor: str) -> None:
         if decided.media and decided.reversed:
             self._unbank(decided.media, actor=actor)
         elif decided.media:
             self._bank_removed(decided.media, actor=actor)
-        return decided
 
     def _unbank(self, media: list[str], *, actor: str) -> None:
         """A reversed removal: its media leave the bank of decided removals."""
@@ -404,6 +441,7 @@ class Service:
         media = result.media
         if media.sha256 is None:
             return MediaLink(None, upload.filename, media.error)
+        md5 = media.signals.get("md5")
         kept = False
         if self.ws.settings.keep_media and media.error is None:
             kept = self.ws.vault.put_file(upload.path, media.sha256) or self.ws.vault.has(
@@ -422,7 +460,7 @@ class Service:
             plan=result.plan,
             steps=[s.as_dict() for s in result.steps],
         )
-        return MediaLink(media.sha256, upload.filename, media.error)
+        return MediaLink(media.sha256, upload.filename, media.error, md5=md5.value if md5 else None)
 
     def _observe(self, analysis: ItemAnalysis, via: str) -> None:
         assert analysis.verdict is not None
@@ -440,6 +478,18 @@ def _target(item: Any) -> Target:
         url=item.url,
         item_id=item.id,
     )
+
+
+def _with_file_ids(links: list[MediaLink], file_ids: Sequence[str]) -> list[MediaLink]:
+    """Each upload's link with its platform file id; the ids left over are media that were
+    not sent (too large to fetch, say), recorded by id alone."""
+    out = [replace(link, file_id=fid) for link, fid in zip(links, file_ids, strict=False)]
+    out.extend(links[len(out) :])
+    out.extend(
+        MediaLink(None, error="not retrieved: only the platform's file id is known", file_id=fid)
+        for fid in file_ids[len(links) :]
+    )
+    return out
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -118,11 +118,15 @@ class WebhookSink:
         timeout: float = 10.0,
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
+        name: str = "webhook",
     ) -> None:
+        """``name``: the sink name effects are routed by; another name makes a second webhook
+        (``notify_webhook``) with its own URL and secret."""
         if not url.startswith(("https://", "http://")):
             raise ValueError("the webhook URL must start with https:// (or http://)")
         if not secret:
             raise ValueError("the webhook secret must not be empty: it signs every delivery")
+        self.name = name
         self._url = url
         self._secret = secret
         for part in _url_secrets(url):

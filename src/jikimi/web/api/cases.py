@@ -8,7 +8,6 @@ incomplete one is answered 422 with exactly the elements it lacks, and its recei
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -16,10 +15,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from jikimi.accounts.roles import Permission, Principal
-from jikimi.cases.decisions import Ruling
+from jikimi.cases.decisions import Decided, Ruling
 from jikimi.cases.notices import NOTICE_KINDS, PUBLIC_KINDS, check_notice
 from jikimi.errors import NoticeError
-from jikimi.web.api.schemas import AppealIn, DecisionIn, RowId, SuspensionIn
+from jikimi.web.api.schemas import AppealIn, AssignmentIn, DecisionIn, RowId, SuspensionIn
 from jikimi.web.auth import principal, require
 from jikimi.web.problems import Problem
 from jikimi.web.requests import unsupported
@@ -28,16 +27,16 @@ router = APIRouter(tags=["cases"])
 PUBLIC = "public"
 
 
-async def _sender(request: Request, why: str) -> Principal:
-    """The caller of a route that is public for some: a token whose role has items:write."""
+async def _sender(request: Request, why: str, needs: Permission) -> Principal:
+    """The caller of a route that is public for some: a token whose role has ``needs``."""
     who = await principal(request)
-    if not who.can(Permission.ITEMS_WRITE):
+    if not who.can(needs):
         raise Problem(
             403,
             "forbidden",
             "Not allowed",
-            f"{why} (a role with items:write)",
-            needs=[Permission.ITEMS_WRITE.value],
+            f"{why} (a role with {needs.value})",
+            needs=[needs.value],
         )
     return who
 
@@ -60,9 +59,13 @@ async def file_notice(request: Request, response: Response) -> dict[str, Any]:
     kind = body.get("kind")
     who: Principal | None = None
     if kind in NOTICE_KINDS and kind not in PUBLIC_KINDS:
-        who = await _sender(request, f"a {kind!r} notice must come from a registered sender")
+        who = await _sender(
+            request,
+            f"a {kind!r} notice must come from a registered sender",
+            Permission.NOTICES_FILE,
+        )
     service = request.app.state.service
-    received = datetime.now(UTC)
+    received = service.now()
     try:
         check = check_notice(body, received_at=received)
     except NoticeError as exc:
@@ -125,21 +128,28 @@ def list_cases(
     request: Request,
     queue: str | None = Query(None, max_length=64),
     state: str | None = Query(None, max_length=32),
-    kind: str | None = Query(None, max_length=32, description="What opened the case."),
+    kind: str | None = Query(None, max_length=32, description="A notice kind the case holds."),
+    origin: str | None = Query(None, max_length=32, description="What opened the case."),
     jurisdiction: str | None = Query(None, max_length=8),
     overdue: bool | None = None,
+    open_tasks: bool | None = Query(None, description="Near-duplicates left to review."),
+    assignee: str | None = Query(None, max_length=200),
     limit: int = Query(100, ge=1, le=1000),
     who: Principal = Depends(_case_reader),
 ) -> list[dict[str, Any]]:
     """Cases by the clock (soonest due first, then priority), with time left and overdue.
     Suspected-minor cases are listed for the child_safety role only."""
-    return request.app.state.service.cases.list(
-        now=datetime.now(UTC),
+    service = request.app.state.service
+    return service.cases.list(
+        now=service.now(),
         queue=queue,
         state=state,
-        origin=kind,
-        jurisdiction=jurisdiction,
+        origin=origin,
+        kind=kind,
+        jurisdiction=jurisdiction.upper() if jurisdiction else None,
         overdue=overdue,
+        open_tasks=open_tasks,
+        assignee=assignee,
         minors=None if who.can(Permission.MINORS_VIEW) else False,
         limit=limit,
     )
@@ -149,11 +159,45 @@ def list_cases(
 def get_case(
     case_id: RowId, request: Request, who: Principal = Depends(_case_reader)
 ) -> dict[str, Any]:
-    """A case: its clock, notices as received, locators and items."""
-    case = request.app.state.service.cases.get(case_id, now=datetime.now(UTC))
+    """A case: its clock, notices as received, locators, items and review tasks."""
+    return _visible_case(request, case_id, who)
+
+
+def _visible_case(request: Request, case_id: int, who: Principal) -> dict[str, Any]:
+    """The case, or 404 alike for one that does not exist and one the caller may not see."""
+    service = request.app.state.service
+    case = service.cases.get(case_id, now=service.now())
     if case is None or (case["suspected_minor"] and not who.can(Permission.MINORS_VIEW)):
         raise Problem(404, "not-found", "Not found", f"no case {case_id} that you may see")
     return case
+
+
+def _ruling(body: DecisionIn) -> Ruling:
+    return Ruling(
+        outcome=body.outcome,
+        ground=body.ground,
+        category=body.category,
+        reasons=body.reasons,
+        law=body.law,
+        terms=body.terms,
+        territorial_scope=tuple(c.upper() for c in body.territorial_scope),
+        content_language=body.content_language.upper() if body.content_language else None,
+    )
+
+
+def _decided_json(decided: Decided) -> dict[str, Any]:
+    return {
+        "decision_id": decided.decision_id,
+        "case_id": decided.case_id,
+        "state": decided.state,
+        "statement_of_reasons": decided.statement,
+        "items_removed": [] if decided.reversed else decided.items,
+        "items_restored": decided.items if decided.reversed else [],
+        "appeal_id": decided.appeal_id,
+        "reversed": decided.reversed,
+        "tasks_opened": decided.tasks,
+        "task_id": decided.task_id,
+    }
 
 
 @router.post("/v1/cases/{case_id}/decisions", status_code=201)
@@ -165,32 +209,55 @@ def decide(
 ) -> dict[str, Any]:
     """Decide a case: remove, restrict, keep or escalate, with the ground (law or terms),
     category and reasons. Produces the DSA statement of reasons (refused with every problem
-    listed when it would not validate); a removal also removes every identical copy."""
-    service = request.app.state.service
-    case = service.cases.get(case_id, now=datetime.now(UTC))
-    if case is None or (case["suspected_minor"] and not who.can(Permission.MINORS_VIEW)):
-        raise Problem(404, "not-found", "Not found", f"no case {case_id} that you may see")
-    ruling = Ruling(
-        outcome=body.outcome,
-        ground=body.ground,
-        category=body.category,
-        reasons=body.reasons,
-        law=body.law,
-        terms=body.terms,
-        territorial_scope=tuple(c.upper() for c in body.territorial_scope),
-        content_language=body.content_language.upper() if body.content_language else None,
+    listed when it would not validate); a removal also removes every identical copy and
+    opens a review task for every perceptual near-duplicate."""
+    _visible_case(request, case_id, who)
+    decided = request.app.state.service.decide(case_id, _ruling(body), actor=who.name)
+    return _decided_json(decided)
+
+
+@router.post("/v1/cases/{case_id}/tasks/{task_id}", status_code=201)
+def resolve_task(
+    case_id: RowId,
+    task_id: RowId,
+    body: DecisionIn,
+    request: Request,
+    who: Principal = Depends(require(Permission.CASES_DECIDE)),
+) -> dict[str, Any]:
+    """Resolve a near-duplicate review task: ``remove`` (or ``restrict``) decides on the
+    task's item and its identical copies, with a statement of reasons; ``keep`` closes it."""
+    _visible_case(request, case_id, who)
+    decided = request.app.state.service.resolve_task(
+        case_id, task_id, _ruling(body), actor=who.name
     )
-    decided = service.decide(case_id, ruling, actor=who.name)
-    return {
-        "decision_id": decided.decision_id,
-        "case_id": decided.case_id,
-        "state": decided.state,
-        "statement_of_reasons": decided.statement,
-        "items_removed": [] if decided.reversed else decided.items,
-        "items_restored": decided.items if decided.reversed else [],
-        "appeal_id": decided.appeal_id,
-        "reversed": decided.reversed,
-    }
+    return _decided_json(decided)
+
+
+@router.post("/v1/cases/{case_id}/assignment")
+def assign(
+    case_id: RowId,
+    body: AssignmentIn,
+    request: Request,
+    who: Principal = Depends(require(Permission.CASES_DECIDE)),
+) -> dict[str, Any]:
+    """Claim a case (it is then decided by you), release it, or (admins, ``assignee``) hand
+    it to another reviewer. A case claimed by someone else is 409 unless an admin hands it on."""
+    _visible_case(request, case_id, who)
+    if body.assignee is not None and body.assignee != who.name:
+        if not who.can(Permission.USERS_ADMIN):
+            raise Problem(
+                403,
+                "forbidden",
+                "Not allowed",
+                "only an admin assigns cases to others; claim it for yourself instead",
+                needs=[Permission.USERS_ADMIN.value],
+            )
+        assignee, force = body.assignee, True
+    else:
+        assignee, force = (who.name if body.claim else None), False
+    service = request.app.state.service
+    held = service.assign(case_id, assignee, actor=who.name, force=force)
+    return {"case_id": case_id, "assignee": held}
 
 
 @router.post("/v1/cases/{case_id}/appeals", status_code=201)
@@ -200,10 +267,14 @@ async def appeal(case_id: RowId, body: AppealIn, request: Request) -> dict[str, 
     notifier with the receipt of their notice on this case."""
     service = request.app.state.service
     if request.headers.get("authorization"):
-        who = await _sender(request, "appeals come from a platform or a notifier with a receipt")
+        who = await _sender(
+            request,
+            "appeals come from a platform or a notifier with a receipt",
+            Permission.ITEMS_WRITE,
+        )
         filed_by = who.name
     else:
-        case = service.cases.get(case_id, now=datetime.now(UTC))
+        case = service.cases.get(case_id, now=service.now())
         receipts = {n["receipt"] for n in case["notices"]} if case else set()
         if not body.receipt or body.receipt not in receipts:
             raise Problem(
@@ -237,7 +308,7 @@ def suspend_notifier(
     """Suspend a notifier, with the reason (``reason`` given), or lift the suspension (no
     ``reason``). Recorded in the custody log with the actor."""
     store = request.app.state.service.notifiers
-    now = datetime.now(UTC)
+    now = request.app.state.service.now()
     if body.reason:
         store.suspend(body.notifier, reason=body.reason, actor=who.name, now=now)
     else:

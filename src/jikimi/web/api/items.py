@@ -62,6 +62,7 @@ async def ingest(
             text=meta.text_input(),
             signals=list(meta.signals.items()),
             actor=who.name,
+            file_ids=meta.file_ids,
         )
         recorded, analysis = await to_thread.run_sync(work, limiter=service.cpu_limiter)
     out: dict[str, Any] = {

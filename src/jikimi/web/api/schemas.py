@@ -14,6 +14,7 @@ from jikimi.signals.extractor import TextInput
 MAX_TEXT = 100_000
 MAX_ID = 2**63 - 1  # ids are 64-bit in both stores
 MAX_SIGNALS = 64
+MAX_MEDIA = 32  # media files of one item (Telegram albums hold at most 10)
 Short = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -99,6 +100,12 @@ class ItemIn(TextFields):
         default=None, description="Your id for the item: sending it again returns the first."
     )
     signals: dict[str, str] = Field(default_factory=dict, max_length=MAX_SIGNALS)
+    file_ids: list[Short] = Field(
+        default_factory=list,
+        max_length=MAX_MEDIA,
+        description="The platform's ids of the media files (Telegram: file_unique_id), in the "
+        "order of the uploaded files; ids beyond them are media that could not be fetched.",
+    )
     meta: Annotated[dict[str, Any], AfterValidator(_small_meta)] = Field(default_factory=dict)
 
 
@@ -144,6 +151,14 @@ class DecisionIn(Strict):
         default_factory=list, max_length=40
     )
     content_language: str | None = Field(default=None, min_length=2, max_length=2)
+
+
+class AssignmentIn(Strict):
+    """``POST /v1/cases/{id}/assignment``: claim the case (``claim`` true), release it
+    (false), or, for an admin, hand it to ``assignee``."""
+
+    claim: bool = True
+    assignee: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class AppealIn(Strict):
