@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 MediaType = Literal["image", "animation", "video"]
@@ -216,3 +216,22 @@ class Effect:
     target: dict[str, Any]
     idempotency_key: str
     payload: dict[str, Any] = field(default_factory=dict)
+
+
+Language = Literal["en", "ko"]  # the languages people are answered in
+MessageKind = Literal["receipt", "outcome", "appeal_outcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message to one person (a notifier): ``to`` is an email address; ``text`` is plain
+    text. Composed by :mod:`jikimi.cases.messages`, sent as an effect by a sink."""
+
+    kind: MessageKind
+    to: str
+    subject: str
+    text: str
+    language: Language
+
+    def as_dict(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -4,25 +4,22 @@ certificate, AUTH, implicit TLS, the message as received, and each failure's ret
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import ipaddress
 import logging
 import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from tests.conformance.sink import SinkConformance, make_entry
+from tests.smtp_server import Server, free_port, serve_smtp
 
 from jikimi.actions.outbox import OutboxEntry
 from jikimi.actions.sinks.email import EmailSink, cleartext_login, email_message, valid_address
@@ -88,45 +85,6 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
 # -- the server --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    authenticated: bool
-    message: EmailMessage
-
-
-class Mailbox:
-    """An aiosmtpd handler: keeps what it accepts; ``rcpt_answer`` scripts the RCPT reply."""
-
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.rcpt_answer: str | None = None
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if self.rcpt_answer:
-            return self.rcpt_answer
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        # Appended before the 250 goes out, so the test sees it when deliver() returns.
-        self.received.append(
-            Received(
-                str(envelope.mail_from),
-                list(envelope.rcpt_tos),
-                bool(session.authenticated),
-                message,
-            )
-        )
-        return "250 2.0.0 accepted"
-
-
 def _authenticate(
     server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
 ) -> AuthResult:
@@ -137,34 +95,10 @@ def _authenticate(
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends 235 / 535
 
 
-def _free_port() -> int:
-    # aiosmtpd's Controller checks readiness by connecting to its port, so it cannot bind 0.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class Server:
-    port: int
-    mailbox: Mailbox
-
-
-def _serve(**options: Any) -> Iterator[Server]:
-    mailbox = Mailbox()
-    port = _free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **options)
-    controller.start()
-    try:
-        yield Server(port, mailbox)
-    finally:
-        controller.stop()
-
-
 @pytest.fixture
 def starttls_server(tls: Tls) -> Iterator[Server]:
     """A submission server as on port 587: STARTTLS required, then AUTH required."""
-    yield from _serve(
+    yield from serve_smtp(
         tls_context=tls.server,
         require_starttls=True,
         authenticator=_authenticate,
@@ -255,7 +189,9 @@ def test_the_wire_is_seven_bit_clean() -> None:
 def ssl_server(tls: Tls) -> Iterator[Server]:
     # aiosmtpd only counts STARTTLS as TLS, so over implicit TLS it must be told that AUTH
     # may be offered: the connection is encrypted from the first byte.
-    yield from _serve(ssl_context=tls.server, authenticator=_authenticate, auth_require_tls=False)
+    yield from serve_smtp(
+        ssl_context=tls.server, authenticator=_authenticate, auth_require_tls=False
+    )
 
 
 def test_implicit_tls(ssl_server: Server, tls: Tls) -> None:
@@ -267,7 +203,7 @@ def test_implicit_tls(ssl_server: Server, tls: Tls) -> None:
 @pytest.fixture
 def relay() -> Iterator[Server]:
     """A local relay: no TLS, no AUTH."""
-    yield from _serve()
+    yield from serve_smtp()
 
 
 def test_a_local_relay_needs_no_tls_and_no_login(relay: Server) -> None:
@@ -304,7 +240,7 @@ def test_a_4xx_answer_is_retryable(relay: Server) -> None:
 
 
 def test_nothing_listening_is_retryable() -> None:
-    sink = EmailSink("127.0.0.1", port=_free_port(), sender=SENDER, security="none")
+    sink = EmailSink("127.0.0.1", port=free_port(), sender=SENDER, security="none")
     with pytest.raises(SinkError) as caught:
         sink.deliver(mail_entry())
     assert caught.value.retryable is True

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from jikimi.cases import messages
+from jikimi.cases import message_texts, messages
 from jikimi.cases.messages import (
     APPEAL_MONTHS,
     LANGUAGES,
@@ -296,7 +296,8 @@ def test_an_unknown_language_is_english() -> None:
 
 def test_both_languages_say_the_same_things() -> None:
     """Every text exists in both languages with the same placeholders."""
-    tables = [messages._TEXTS, messages._KINDS, messages._ELEMENTS, messages._CATEGORIES]
+    tables = [message_texts.TEXTS, message_texts.KINDS, message_texts.ELEMENTS]
+    tables.append(message_texts.CATEGORIES)
     for table in tables:
         english, korean = table["en"], table["ko"]
         assert set(english) == set(korean)

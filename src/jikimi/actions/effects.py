@@ -41,6 +41,7 @@ __all__ = [
     "effects_for",
     "idempotency_key",
     "restore_effects",
+    "routed_effect",
 ]
 
 MODES = ("dry_run", "live")
@@ -100,6 +101,18 @@ class Target:
         """The known fields only (``None`` left out), as stored in ``Effect.target``."""
         return {k: v for k, v in asdict(self).items() if v is not None}
 
+    @classmethod
+    def of_item(cls, item: Any) -> Target:
+        """Where a recorded item (anything with the item's fields and ``id``) lives."""
+        return cls(
+            platform=item.platform,
+            chat_id=item.chat_id,
+            message_id=item.message_id,
+            author_id=item.author_id,
+            url=item.url,
+            item_id=item.id,
+        )
+
 
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8: the same bytes for the same value, everywhere."""
@@ -144,12 +157,12 @@ def effects_for(
         planned.append((None, VERDICT_EVENT, {"verdict": verdict.as_dict()}, "no sink configured"))
     where = target.as_dict()
     return [
-        _effect(sink, action, payload, reason, where, mode=mode, origin=origin)
+        routed_effect(sink, action, payload, reason, where, mode=mode, origin=origin)
         for sink, action, payload, reason in planned
     ]
 
 
-def _effect(
+def routed_effect(
     sink: str | None,
     action: str,
     payload: dict[str, Any],
@@ -159,6 +172,8 @@ def _effect(
     mode: str,
     origin: str,
 ) -> Effect:
+    """One effect for ``sink`` (``None``: no sink can take it, ``reason`` says why); in dry-run
+    mode, or without a sink, it goes to ``dry_run`` with ``would_sink`` (and ``reason``)."""
     if mode == "live" and sink is not None:
         real_sink = sink
     else:
@@ -259,7 +274,7 @@ def restore_effects(
             else "no sink configured"
         )
     return [
-        _effect(
+        routed_effect(
             "webhook" if webhook else None,
             RESTORE_ACTION,
             {},

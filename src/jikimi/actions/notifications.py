@@ -21,20 +21,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from jikimi.actions.effects import MODES, idempotency_key
-from jikimi.cases.messages import Message
-from jikimi.model import Effect
+from jikimi.actions.effects import MODES, Target, routed_effect
+from jikimi.model import Effect, Message
 
 __all__ = [
     "EMAIL_ACTION",
     "NOTIFY_ACTION",
     "NO_SINK_REASON",
+    "STATEMENT_ACTION",
     "notification_effects",
+    "statement_effects",
 ]
 
 EMAIL_ACTION = "send_email"
 NOTIFY_ACTION = "notify"
 NO_SINK_REASON = "no notification sink configured"
+STATEMENT_ACTION = "statement_of_reasons"
 
 
 def notification_effects(
@@ -61,20 +63,58 @@ def notification_effects(
         sink, action = "notify_webhook", NOTIFY_ACTION
     else:
         sink, action = None, NOTIFY_ACTION
-    payload: dict[str, Any] = message.as_dict()
-    if mode == "live" and sink is not None:
-        real_sink = sink
-    else:  # the dry-run record of effects.py: the sink it would have used, or why none
-        real_sink = "dry_run"
-        payload["would_sink"] = sink
-        if sink is None:
-            payload["reason"] = NO_SINK_REASON
+    reason = None if sink else NO_SINK_REASON
     return [
-        Effect(
-            action=action,
-            sink=real_sink,
-            target=target,
-            idempotency_key=idempotency_key(origin, action, real_sink, target),
-            payload=payload,
+        routed_effect(sink, action, message.as_dict(), reason, target, mode=mode, origin=origin)
+    ]
+
+
+def statement_effects(
+    statement: dict[str, Any],
+    text: str,
+    target: Target,
+    *,
+    origin: str,
+    mode: str,
+    webhook: bool,
+    telegram: bool,
+) -> list[Effect]:
+    """The statement of reasons for the uploader of removed content (DSA Art. 17): to the
+    platform's webhook as ``statement_of_reasons`` (the platform knows how to reach its
+    user); on Telegram without a webhook, a private message from the bot to the author
+    (``sendMessage`` to their user id: the Bot API refuses when the user never started the
+    bot, and the dead letter says so); else recorded with the reason."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    where = target.as_dict()
+    author = _user_id(target.author_id)
+    if webhook:
+        payload = {"statement": statement, "text": text}
+        return [
+            routed_effect(
+                "webhook", STATEMENT_ACTION, payload, None, where, mode=mode, origin=origin
+            )
+        ]
+    if telegram and target.platform == "telegram" and author is not None:
+        payload = {"chat_id": author, "text": text}
+        return [
+            routed_effect("telegram", "sendMessage", payload, None, where, mode=mode, origin=origin)
+        ]
+    reason = "the uploader's author id is unknown" if telegram else "no sink configured"
+    return [
+        routed_effect(
+            None,
+            STATEMENT_ACTION,
+            {"statement": statement},
+            reason,
+            where,
+            mode=mode,
+            origin=origin,
         )
     ]
+
+
+def _user_id(value: str | None) -> int | None:
+    if value is None or not value.strip().lstrip("-").isdigit():
+        return None
+    return int(value)

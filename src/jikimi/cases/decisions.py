@@ -71,9 +71,14 @@ class Decided:
     items: list[int]  # the items the decision acts on (the case's and identical copies)
     media: list[str]  # their SHA-256s
     appeal_id: int | None = None  # the appeal this decision answered
+    appeal_outcome: str | None = None  # "upheld" or "reversed" (another outcome than before)
     reversed: bool = False  # it undid an earlier removal or restriction
     tasks: list[int] = field(default_factory=list)  # near-duplicate review tasks it opened
     task_id: int | None = None  # the task this decision resolved
+
+
+# What else a decision's transaction does once it is recorded (the notifications).
+After = Callable[[Session, Decided], None]
 
 
 class DecisionStore:
@@ -97,11 +102,13 @@ class DecisionStore:
         now: datetime,
         also: Enqueue | None = None,
         on_reverse: Enqueue | None = None,
+        after: After | None = None,
     ) -> Decided:
         """Record the ruling; raises :class:`~jikimi.errors.StatementError` (nothing stored)
         when the statement of reasons would not validate. On a case under appeal the ruling
         answers the appeal: it must come from a reviewer other than the one appealed against,
-        and a ``keep`` after a removal reverses it (``on_reverse`` undoes the actions)."""
+        and a ``keep`` after a removal reverses it (``on_reverse`` undoes the actions).
+        ``after(session, decided)`` runs last in the transaction (notifications)."""
         with write_session(self._sessions) as session:
             case = _case(session, case_id)
             if case.state == CLOSED:
@@ -124,8 +131,10 @@ class DecisionStore:
             decision = self._record(session, case, ruling, actor, now, items)
             case.state = ESCALATED if ruling.outcome == "escalate" else CLOSED
             case.closed_at = None if ruling.outcome == "escalate" else now
-            if appeal is not None and ruling.outcome != "escalate":
-                appeal.outcome = "reversed" if reversed_ else "upheld"
+            if appeal is not None and appealed is not None and ruling.outcome != "escalate":
+                # Reversed: the appellant got another outcome than the one appealed against.
+                changed = ruling.outcome != appealed.outcome
+                appeal.outcome = "reversed" if changed else "upheld"
                 appeal.decided_by, appeal.decided_at = actor, now
             tasks = [] if reversed_ else self._open_tasks(session, case, items, now)
             self._event(
@@ -142,7 +151,7 @@ class DecisionStore:
                 on_reverse(session, decision.id, items)
             elif also is not None and items:
                 also(session, decision.id, items)
-            return Decided(
+            decided = Decided(
                 decision.id,
                 case_id,
                 case.state,
@@ -150,9 +159,13 @@ class DecisionStore:
                 [i.id for i in items],
                 _media(session, items),
                 appeal_id=appeal.id if appeal else None,
+                appeal_outcome=appeal.outcome if appeal else None,
                 reversed=reversed_,
                 tasks=tasks,
             )
+            if after is not None:
+                after(session, decided)
+            return decided
 
     def resolve_task(
         self,
@@ -163,6 +176,7 @@ class DecisionStore:
         actor: str,
         now: datetime,
         also: Enqueue | None = None,
+        after: After | None = None,
     ) -> Decided:
         """Resolve a near-duplicate review task: ``remove`` (or ``restrict``) is a decision on
         the task's item and its identical copies, with its own statement of reasons, and opens
@@ -192,7 +206,7 @@ class DecisionStore:
             self._event(session, case, decision, items, actor, task_id=task.id, tasks=tasks)
             if also is not None and items:
                 also(session, decision.id, items)
-            return Decided(
+            decided = Decided(
                 decision.id,
                 case_id,
                 case.state,
@@ -202,6 +216,9 @@ class DecisionStore:
                 tasks=tasks,
                 task_id=task.id,
             )
+            if after is not None:
+                after(session, decided)
+            return decided
 
     def assign(
         self, case_id: int, assignee: str | None, *, actor: str, now: datetime, force: bool = False

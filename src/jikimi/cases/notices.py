@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jikimi.cases.locators import Locator, parse_locator
+from jikimi.cases.messages import LANGUAGES
 from jikimi.errors import NoticeError
 
 __all__ = [
@@ -50,7 +51,8 @@ NOTICE_KINDS: tuple[str, ...] = (
 PUBLIC_KINDS = ("takedown_request", "dsa_notice", "user_report")  # no account needed
 
 # Fields every kind may carry, then each kind's own. A field outside these is refused.
-COMMON_FIELDS = ("kind", "jurisdiction", "locators", "explanation", "contact")
+COMMON_FIELDS = ("kind", "jurisdiction", "locators", "explanation", "contact", "language")
+
 FIELDS: dict[str, tuple[str, ...]] = {
     "takedown_request": (*COMMON_FIELDS, "signature", "good_faith_statement", "on_behalf_of"),
     "dsa_notice": (*COMMON_FIELDS, "name", "good_faith_statement", "csam", "on_behalf_of"),
@@ -86,7 +88,8 @@ class NoticeCheck:
     ``invalid`` pairs a field (``locators[2]``, ``contact.email``, ...) with the reason it was
     refused, ``locators`` holds the ones that parsed. ``jurisdiction`` is the normalised code,
     ``deadline`` an authority order's own deadline in UTC, ``on_behalf_of`` whom a
-    representative filed for (``None`` when the person filed themselves)."""
+    representative filed for (``None`` when the person filed themselves), ``language`` the
+    language to answer in."""
 
     kind: str
     missing: tuple[str, ...]
@@ -95,6 +98,7 @@ class NoticeCheck:
     jurisdiction: str | None = None
     deadline: datetime | None = None
     on_behalf_of: str | None = None
+    language: str = "en"  # the notifier is answered in this language
 
     @property
     def complete(self) -> bool:
@@ -137,6 +141,7 @@ class _Checker:
             "csam": self._flag,
             "deadline": self._deadline,
             "item_id": self._text,
+            "language": self._language,
         }
         values: dict[str, Any] = {}
         for key in allowed:
@@ -158,6 +163,7 @@ class _Checker:
             jurisdiction=values.get("jurisdiction"),
             deadline=values.get("deadline"),
             on_behalf_of=values.get("on_behalf_of"),
+            language=values.get("language", "en"),
         )
 
     def _bad(self, key: str, reason: str) -> None:
@@ -188,6 +194,16 @@ class _Checker:
             self.present.add(key)
             return True
         return None
+
+    def _language(self, key: str, value: Any) -> str | None:
+        text = self._text(key, value, 8)
+        if text is None:
+            return None
+        code = text.lower()
+        if code not in LANGUAGES:
+            self._bad(key, f"{text!r} is not a language we answer in; use one of {LANGUAGES}")
+            return None
+        return code
 
     def _jurisdiction(self, key: str, value: Any) -> str | None:
         text = self._text(key, value, 8)

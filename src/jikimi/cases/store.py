@@ -10,7 +10,7 @@ Everything is one transaction with its custody events.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -83,7 +83,10 @@ class CaseStore:
         submitted_by: str,
         jurisdiction: str | None,
         notifier: str | None,
+        also: Callable[[Session, NoticeReceipt], None] | None = None,
     ) -> NoticeReceipt:
+        """Record the notice (and its case) in one transaction; ``also(session, receipt)``
+        runs inside it (the notifier's receipt into the outbox)."""
         receipt = "rcpt_" + secrets.token_hex(12)
         with write_session(self._sessions) as session:
             notice = Notice(
@@ -109,7 +112,7 @@ class CaseStore:
                 notice.case_id = case.id
                 removed = self._link_items(session, case, check.locators)
             self._event(session, notice, case, joined, check)
-            return NoticeReceipt(
+            answer = NoticeReceipt(
                 notice_id=notice.id,
                 receipt=receipt,
                 case_id=case.id if case else None,
@@ -120,6 +123,9 @@ class CaseStore:
                 already_removed=removed,
                 suspended=suspended,
             )
+            if also is not None:
+                also(session, answer)
+            return answer
 
     def _case_for(
         self,

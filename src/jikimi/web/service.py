@@ -28,11 +28,12 @@ from jikimi.actions.dispatcher import Dispatcher
 from jikimi.actions.effects import Target, effects_for, restore_effects
 from jikimi.actions.outbox import OutboxStore
 from jikimi.actions.sinks.base import Sink
-from jikimi.actions.sinks.registry import build_sinks, configured
+from jikimi.actions.sinks.registry import build_sinks, configured, configured_notifications
 from jikimi.cases.deadlines import load_profiles
 from jikimi.cases.decisions import Decided, DecisionStore, Ruling
 from jikimi.cases.notices import NoticeCheck
 from jikimi.cases.notifiers import NotifierStore
+from jikimi.cases.notifying import CaseNotifier
 from jikimi.cases.store import CaseStore, NoticeReceipt
 from jikimi.errors import BankNotFound
 from jikimi.matching.live import LiveMatcher
@@ -118,6 +119,14 @@ class Service:
         self.metrics.watch_outbox(self.outbox.counts)
         self.sinks = build_sinks(settings)
         self._sink_config = configured(settings)
+        self.notifier = CaseNotifier(
+            self.outbox,
+            routes=configured_notifications(settings),
+            item_routes=self._sink_config,
+            appeal_url=settings.appeal_url,
+            uploader_statements=settings.uploader_statements,
+            in_eu=self._in_eu,
+        )
         limits = Limits.from_settings(settings)
         check_hashing = HashOptions(
             limits=limits,
@@ -345,7 +354,12 @@ class Service:
             submitted_by=submitted_by,
             jurisdiction=jurisdiction,
             notifier=_notifier(body),
+            also=lambda session, answer: self.notifier.receipt(session, body, answer),
         )
+
+    def _in_eu(self, jurisdiction: str | None) -> bool:
+        """Whether a case's jurisdiction is the EU or one of its member states."""
+        return jurisdiction == "EU" or self.deadlines.groups.get(jurisdiction or "") == "EU"
 
     def decide(self, case_id: int, ruling: Ruling, *, actor: str) -> Decided:
         """Record a reviewer's ruling; a removal sends the removal of every item of the case
@@ -358,6 +372,7 @@ class Service:
             now=self.now(),
             also=partial(self._enqueue_removals, ruling),
             on_reverse=self._enqueue_restores,
+            after=self.notifier.decided,
         )
         self._bank_decided(decided, actor)
         return decided
@@ -371,6 +386,7 @@ class Service:
             actor=actor,
             now=self.now(),
             also=partial(self._enqueue_removals, ruling),
+            after=self.notifier.decided,
         )
         self._bank_decided(decided, actor)
         return decided
@@ -387,14 +403,14 @@ class Service:
         )
         for item in items:
             effects = effects_for(
-                verdict, _target(item), origin=f"decision:{decision_id}", **self._sink_config
+                verdict, Target.of_item(item), origin=f"decision:{decision_id}", **self._sink_config
             )
             self.outbox.enqueue(session, effects, item_id=item.id)
 
     def _enqueue_restores(self, session: Session, decision_id: int, items: list[Any]) -> None:
         for item in items:
             effects = restore_effects(
-                _target(item), origin=f"decision:{decision_id}", **self._sink_config
+                Target.of_item(item), origin=f"decision:{decision_id}", **self._sink_config
             )
             self.outbox.enqueue(session, effects, item_id=item.id)
 
@@ -467,17 +483,6 @@ class Service:
         names = [n for _, r in analysis.media for n in (*r.media.signals, *r.findings)]
         names.extend(analysis.text_findings)
         self.metrics.observe_verdict(analysis.verdict, analysis.matches, names, via)
-
-
-def _target(item: Any) -> Target:
-    return Target(
-        platform=item.platform,
-        chat_id=item.chat_id,
-        message_id=item.message_id,
-        author_id=item.author_id,
-        url=item.url,
-        item_id=item.id,
-    )
 
 
 def _with_file_ids(links: list[MediaLink], file_ids: Sequence[str]) -> list[MediaLink]:

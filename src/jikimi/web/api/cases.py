@@ -194,6 +194,7 @@ def _decided_json(decided: Decided) -> dict[str, Any]:
         "items_removed": [] if decided.reversed else decided.items,
         "items_restored": decided.items if decided.reversed else [],
         "appeal_id": decided.appeal_id,
+        "appeal_outcome": decided.appeal_outcome,
         "reversed": decided.reversed,
         "tasks_opened": decided.tasks,
         "task_id": decided.task_id,
