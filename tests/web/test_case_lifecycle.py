@@ -286,3 +286,24 @@ def test_an_appeal_by_the_notifier_reverses_the_decision(
     ]
     assert events[-1].payload["appeal_id"] == appeal.json()["appeal_id"]
     assert "victim@example.org" not in str([e.payload for e in events])
+
+
+def test_the_clock_survives_a_restart(
+    client: TestClient,
+    service: Service,
+    ws: Workspace,
+    registry: Registry,
+    tokens: dict[str, str],
+    clock: Clock,
+) -> None:
+    case_id = _file(client, tokens, "authority_order", 503)["case_id"]
+    service.stop()
+    clock.advance(hours=30)
+    restarted = Service(ws, ServiceOptions(run_dispatcher=False, registry=registry, clock=clock))
+    try:
+        (case,) = restarted.cases.list(now=restarted.now())
+    finally:
+        restarted.stop()
+    assert case["id"] == case_id
+    assert case["due_at"] == (START + timedelta(hours=24)).isoformat()
+    assert case["overdue"] is True and case["seconds_left"] == -6 * 3600

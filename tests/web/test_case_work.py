@@ -248,3 +248,40 @@ def test_orders_and_flags_need_a_registered_sender(
     case = client.get(f"/v1/cases/{r.json()['case_id']}", headers=bearer(tokens["admin"])).json()
     assert case["queue"] == "trusted_flagger"
     assert case["notices"][0]["submitted_by"] == "test-support_centre"
+
+
+def test_a_takedown_naming_three_messages_is_one_case_with_three_items(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    platform = tokens["platform"]
+    items = [_item(client, platform, str(50 + n), jpeg(50 + n)) for n in range(3)]
+    body = _takedown("https://t.me/c/1/50")
+    body["locators"] = [f"https://t.me/c/1/{50 + n}" for n in range(3)]
+    r = client.post("/v1/notices", json=body)
+    assert r.status_code == 201, r.text
+    case = client.get(f"/v1/cases/{r.json()['case_id']}", headers=bearer(tokens["admin"]))
+    assert case.json()["items"] == items
+
+
+def test_a_second_notice_for_the_same_media_elsewhere_joins_the_open_case(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    platform = tokens["platform"]
+    image = jpeg(60)
+    first = _item(client, platform, "60", image)
+    repost = _item(client, platform, "61", image)  # the same file posted again
+    case_id = _case(client, "https://t.me/c/1/60")
+    again = client.post("/v1/notices", json=_takedown("https://t.me/c/1/61"))
+    assert again.json()["case_id"] == case_id and again.json()["joined_existing_case"] is True
+    case = client.get(f"/v1/cases/{case_id}", headers=bearer(tokens["admin"])).json()
+    assert case["items"] == [first, repost] and len(case["notices"]) == 2
+
+
+def test_oversized_and_hostile_notices_are_refused_with_reasons(client: TestClient) -> None:
+    huge = _takedown("https://t.me/c/1/70")
+    huge["explanation"] = "x" * 1_100_000
+    r = client.post("/v1/notices", json=huge)
+    assert r.status_code == 413 and "at most 1048576 bytes" in r.json()["detail"]
+    deep = b"[" * 100_000 + b"]" * 100_000  # under the size limit, nested past any parser
+    r = client.post("/v1/notices", content=deep, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["title"] == "Malformed JSON"

@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from jikimi import __version__
+from jikimi.cases.copies import with_identical_copies
 from jikimi.cases.deadlines import Deadline
 from jikimi.cases.locators import Locator
 from jikimi.cases.notices import NoticeCheck
@@ -108,9 +109,10 @@ class CaseStore:
             removed: list[int] = []
             suspended = is_suspended(session, notifier)
             if check.complete and not suspended:
-                case, joined = self._case_for(session, notice, check, deadline, body)
+                items = _items_at(session, check.locators)
+                case, joined = self._case_for(session, notice, check, deadline, body, items)
                 notice.case_id = case.id
-                removed = self._link_items(session, case, check.locators)
+                removed = _link_items(session, case, items)
             self._event(session, notice, case, joined, check)
             answer = NoticeReceipt(
                 notice_id=notice.id,
@@ -134,7 +136,10 @@ class CaseStore:
         check: NoticeCheck,
         deadline: Deadline | None,
         body: dict[str, Any],
+        items: Sequence[Item],
     ) -> tuple[Case, bool]:
+        """The open case this notice joins (one naming the same locator, or holding the same
+        media: an item at these locations or an identical copy of it), or a new one."""
         keys = [_locator_key(loc) for loc in check.locators]
         case = None
         if keys:
@@ -145,6 +150,16 @@ class CaseStore:
                 .order_by(Case.id)
                 .limit(1)
             )
+        if case is None and items:
+            held = {i.case_id for i in with_identical_copies(session, [i.id for i in items])}
+            held.discard(None)
+            if held:
+                case = session.scalar(
+                    select(Case)
+                    .where(Case.id.in_(held), Case.state != CLOSED)
+                    .order_by(Case.id)
+                    .limit(1)
+                )
         joined = case is not None
         now = notice.received_at
         minors = bool(body.get("csam"))
@@ -188,44 +203,6 @@ class CaseStore:
                     )
                 )
         return case, joined
-
-    def _link_items(self, session: Session, case: Case, locators: Sequence[Locator]) -> list[int]:
-        """Link items already recorded at these locations to the case; the ids of those
-        already removed by a verdict."""
-        conditions = []
-        for signal_type, column in (
-            ("sha256", ItemMedia.media_sha256),
-            ("md5", ItemMedia.media_md5),
-        ):
-            hashes = [
-                loc.value
-                for loc in locators
-                if loc.kind == "hash" and loc.signal_type == signal_type
-            ]
-            if hashes:
-                conditions.append(Item.id.in_(select(ItemMedia.item_id).where(column.in_(hashes))))
-        for loc in locators:
-            if loc.kind == "telegram" and loc.chat and loc.message_id:
-                conditions.append(
-                    (Item.platform == "telegram")
-                    & (Item.chat_id == loc.chat)
-                    & (Item.message_id == loc.message_id)
-                )
-            elif loc.kind == "url":
-                conditions.append(Item.url == loc.value)
-        if not conditions:
-            return []
-        items = session.scalars(select(Item).where(or_(*conditions))).all()
-        for item in items:
-            if item.case_id is None:
-                item.case_id = case.id
-        removed = session.scalars(
-            select(VerdictRecord.item_id).where(
-                VerdictRecord.item_id.in_([i.id for i in items]),
-                VerdictRecord.outcome == "remove",
-            )
-        ).all()
-        return sorted(set(removed))
 
     def _event(
         self,
@@ -400,3 +377,43 @@ def _notice_json(notice: Notice) -> dict[str, Any]:
         "submitted_by": notice.submitted_by,
         "body": dict(notice.body),
     }
+
+
+def _items_at(session: Session, locators: Sequence[Locator]) -> list[Item]:
+    """The items recorded at these locations: a Telegram message, a URL, a SHA-256 or MD5."""
+    conditions = []
+    for signal_type, column in (("sha256", ItemMedia.media_sha256), ("md5", ItemMedia.media_md5)):
+        hashes = [
+            loc.value for loc in locators if loc.kind == "hash" and loc.signal_type == signal_type
+        ]
+        if hashes:
+            conditions.append(Item.id.in_(select(ItemMedia.item_id).where(column.in_(hashes))))
+    for loc in locators:
+        if loc.kind == "telegram" and loc.chat and loc.message_id:
+            conditions.append(
+                (Item.platform == "telegram")
+                & (Item.chat_id == loc.chat)
+                & (Item.message_id == loc.message_id)
+            )
+        elif loc.kind == "url":
+            conditions.append(Item.url == loc.value)
+    if not conditions:
+        return []
+    return list(session.scalars(select(Item).where(or_(*conditions)).order_by(Item.id)))
+
+
+def _link_items(session: Session, case: Case, items: Sequence[Item]) -> list[int]:
+    """Link the items to the case (those not in a case yet); the ids of those a verdict
+    already removed."""
+    for item in items:
+        if item.case_id is None:
+            item.case_id = case.id
+    if not items:
+        return []
+    removed = session.scalars(
+        select(VerdictRecord.item_id).where(
+            VerdictRecord.item_id.in_([i.id for i in items]),
+            VerdictRecord.outcome == "remove",
+        )
+    ).all()
+    return sorted(set(removed))

@@ -25,6 +25,34 @@ from jikimi.web.requests import unsupported
 
 router = APIRouter(tags=["cases"])
 PUBLIC = "public"
+# A notice is text: at most 100 locators of 2,048 characters and a 20,000-character
+# explanation fit many times over; anything bigger is not a notice.
+MAX_NOTICE_BYTES = 1_048_576
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks, seen = [], 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> Problem:
+    return Problem(
+        413,
+        "too-large",
+        "Notice too large",
+        f"a notice is at most {limit} bytes of JSON; name the content by locators and keep "
+        "the explanation under 20,000 characters",
+        limit=limit,
+    )
 
 
 async def _sender(request: Request, why: str, needs: Permission) -> Principal:
@@ -48,9 +76,10 @@ async def file_notice(request: Request, response: Response) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise unsupported(content_type)
+    raw = await _read_capped(request, MAX_NOTICE_BYTES)
     try:
-        body = json.loads(await request.body())
-    except ValueError:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting
         raise Problem(
             422, "invalid-request", "Malformed JSON", "the body is not valid JSON; send an object"
         ) from None
