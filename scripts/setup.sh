@@ -8,6 +8,10 @@ extras="${1:-all}"
 # vpdq compiles against FFmpeg's libraries; PyAV ships its own wheels.
 apt_packages=(pkg-config cmake g++ libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
               libavdevice-dev libavfilter-dev python3-venv)
+# The console's browser tests drive Debian's chromium (Playwright downloads no browser).
+if [ "$extras" = "dev" ]; then
+  apt_packages+=(chromium)
+fi
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jikimi.store.db import make_engine, make_sessions, migrate
 
+# The service fixtures (ws, service, app, client, tokens) for the API and console tests.
+pytest_plugins = ("tests.service_fixtures",)
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "JIKIMI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -119,6 +119,28 @@ class Settings(BaseSettings):
         description="Deadline profiles (YAML) per jurisdiction and notice kind; empty means the "
         "shipped ones (docs/cases.md).",
     )
+    console_session_hours: float = Field(
+        default=12.0, gt=0, le=720, description="A console sign-in lasts at most this long."
+    )
+    console_idle_minutes: float = Field(
+        default=30.0, gt=0, le=1440, description="A console sign-in idle this long ends."
+    )
+    console_secure_cookies: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Secure flag on console cookies: auto sets it when the request came over "
+        "HTTPS (behind a proxy, run uvicorn with --proxy-headers).",
+    )
+    report_per_hour: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Public takedown form submissions accepted per address per hour.",
+    )
+    report_max_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1024,
+        description="Largest public takedown form submission (a picture included), in bytes.",
+    )
     near_duplicate_threshold: int = Field(
         default=31,
         ge=0,

@@ -16,7 +16,7 @@ def test_migrate_creates_every_table_and_is_idempotent(raw_database_url: str) ->
         first = current_revision(engine)
         tables = set(inspect(engine).get_table_names())
         migrate(engine)
-        assert current_revision(engine) == first == "0009"
+        assert current_revision(engine) == first == "0010"
         assert set(Base.metadata.tables) <= tables
         with engine.connect() as conn:
             heads = conn.execute(select(CustodyHead.seq, CustodyHead.hash)).all()

@@ -362,6 +362,43 @@ class ApiToken(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(200))
 
 
+class ConsoleSession(Base):
+    """A sign-in to the review console: the cookie holds a random token, the row its SHA-256
+    and the form token (CSRF) every POST must carry. Ended on sign-out; expires on its own."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class ConsoleSetting(Base):
+    """An organisation-wide console setting an admin sets (the wellness defaults)."""
+
+    __tablename__ = "console_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
+class UserPreference(Base):
+    """A user's own console preferences (wellness overrides within the admin's limits)."""
+
+    __tablename__ = "user_preferences"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
 class Case(Base):
     """The unit of human work: items and the notices behind them, a queue, a priority, the
     legal clock (``due_at`` in UTC from the first notice's receipt), assignee and state."""

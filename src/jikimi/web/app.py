@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from jikimi import __version__
+from jikimi.console.routes import mount_console
 from jikimi.web import docs_page
 from jikimi.web.api import admin, banks, cases, check, health, items, lookup
 from jikimi.web.middleware import BodyLimit, RequestMetrics
@@ -67,6 +68,7 @@ def create_app(service: Service, *, start: bool = True) -> FastAPI:
     for module in API_MODULES:
         app.include_router(module.router)
     app.include_router(docs_page.router)
+    mount_console(app)
     # Outermost first: metrics see every answer, including a 413 from the size limit.
     app.add_middleware(BodyLimit, limit=service.ws.settings.max_upload_bytes)
     app.add_middleware(RequestMetrics, metrics=service.metrics)

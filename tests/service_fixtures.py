@@ -1,4 +1,5 @@
-"""Fixtures for the service: a workspace on each backend, the app in-process, tokens by role."""
+"""Fixtures for the service (API and console): a workspace on each backend, the app in-process,
+tokens by role. Loaded for every test directory by tests/conftest.py."""
 
 from __future__ import annotations
 
