@@ -25,6 +25,11 @@ def test_jikimi_demo_builds_a_whole_flow(
     assert outcomes["mirrored copy of a banked picture"] == "remove"
     assert outcomes["picture from the review bank"] == "review"
     assert outcomes["unrelated picture"] == "allow"
+    cases = {i["label"]: i["case_id"] for i in demo["items"]}
+    notices = {n["kind"]: n["case_id"] for n in demo["notices"]}
+    # The takedown names the message under review: it joins that case, on a 48-hour clock.
+    assert notices["takedown_request"] == cases["picture from the review bank"]
+    assert notices["authority_order"] and notices["user_report"]
     assert {u["role"] for u in demo["users"]} == {"admin", "moderator", "platform"}
     assert all(u["token"].startswith("jkm_") for u in demo["users"])
     # The dry-run sink recorded what would have been done; the custody log verifies.

@@ -46,7 +46,10 @@ def register(app: typer.Typer) -> None:
 
         home = home.resolve()
         _fresh_home(home)
-        settings = load_settings(home=home, actions_mode="dry_run", database_url=None)
+        # The demo's media are synthetic and benign: kept, so the console can show them.
+        settings = load_settings(
+            home=home, actions_mode="dry_run", database_url=None, keep_media=True
+        )
         with Workspace.init(settings) as ws:
             service = Service(ws, ServiceOptions(run_dispatcher=False))
             summary = seed_demo(service, home / "demo-media")
@@ -62,6 +65,7 @@ def register(app: typer.Typer) -> None:
                             {"label": lb, "item_id": i, "outcome": o, "case_id": c}
                             for lb, i, o, c in summary.items
                         ],
+                        "notices": [{"kind": k, "case_id": c} for k, c in summary.notices],
                     }
                 )
             else:
@@ -82,6 +86,9 @@ def _print(summary: object, home: Path, host: str, port: int) -> None:
     for label, item_id, outcome, case_id in summary.items:
         case = f", case {case_id}" if case_id else ""
         out(f"  item {item_id}: {label} -> {outcome}{case}", markup=False)
+    out("Notices on the legal clock:", markup=False)
+    for kind, case_id in summary.notices:
+        out(f"  {kind} -> case {case_id}", markup=False)
     out("Accounts (passwords and tokens are shown this once):", markup=False)
     for user in summary.users:
         password = f" password {user.password}" if user.password else ""
@@ -96,4 +103,6 @@ def _print(summary: object, home: Path, host: str, port: int) -> None:
         markup=False,
     )
     out(f"  curl -s -H 'Authorization: Bearer {platform.token}' {base}/v1/items/1", markup=False)
+    out(f"  open {base}/console and sign in as demo-moderator (the review console)", markup=False)
+    out(f"  open {base}/report (the public takedown form, no account)", markup=False)
     out(f"  open {base}/docs for the API", markup=False)

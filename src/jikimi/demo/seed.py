@@ -5,7 +5,9 @@ them and marked for automatic action, a second bank that only routes to review, 
 fresh random passwords and tokens, and a few items sent through the real pipeline: an exact
 copy and a mirrored copy of banked pictures (removed automatically, the actions recorded by the
 dry-run sink), a picture from the review bank (a case in a queue), an unrelated picture
-(allowed) and a text-only message naming a generator bot.
+(allowed) and a text-only message naming a generator bot. Then notices on the legal clock: a
+US takedown request naming the message under review (it joins that case), a Korean authority
+order and a user report, so the console's queues have work ordered by deadline.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from jikimi.cases.notices import check_notice
 from jikimi.demo.synthetic import outdoor_like, photo_like, screenshot_like
 from jikimi.media.limits import Limits
 from jikimi.pipeline.item import Upload
@@ -44,6 +47,7 @@ class DemoSummary:
     media_dir: Path
     users: list[DemoUser] = field(default_factory=list)
     items: list[tuple[str, int, str, int | None]] = field(default_factory=list)  # label, id, ...
+    notices: list[tuple[str, int | None]] = field(default_factory=list)  # kind, case id
 
 
 def _pictures(media_dir: Path) -> dict[str, Path]:
@@ -117,7 +121,44 @@ def seed_demo(service: Service, media_dir: Path) -> DemoSummary:
         )
         outcome = analysis.verdict.outcome if analysis and analysis.verdict else "recorded"
         summary.items.append((label, recorded.item_id, outcome, recorded.case_id))
+    for body in _NOTICES:
+        check = check_notice(body, received_at=service.now())
+        receipt = service.file_notice(body, check, service.now(), "demo")
+        summary.notices.append((str(body["kind"]), receipt.case_id))
     return summary
+
+
+def _link(message: int) -> str:
+    return f"https://t.me/c/{DEMO_CHAT.removeprefix('-100')}/{message}"
+
+
+_NOTICES: list[dict[str, object]] = [
+    {
+        "kind": "takedown_request",
+        "jurisdiction": "US",
+        "locators": [_link(3)],
+        "signature": "Demo Person",
+        "good_faith_statement": True,
+        "contact": {"email": "demo-person@example.org"},
+        "explanation": "A fake intimate picture made from my photos (demo data).",
+    },
+    {
+        "kind": "authority_order",
+        "jurisdiction": "KR",
+        "issuing_body": "KCSC (demo)",
+        "reference": "DEMO-2026-0001",
+        "legal_basis": "Act on the Establishment and Operation of the KCSC (demo)",
+        "locators": [_link(4)],
+        "language": "ko",
+    },
+    {
+        "kind": "user_report",
+        "jurisdiction": "KR",
+        "reason": "Advertises a bot that makes fake nude pictures (demo)",
+        "reporter": "demo-reporter",
+        "locators": [_link(5)],
+    },
+]
 
 
 def _signals(service: Service, path: Path) -> list[tuple[str, str]]:
