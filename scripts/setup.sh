@@ -10,7 +10,7 @@ apt_packages=(pkg-config cmake g++ libavcodec-dev libavformat-dev libavutil-dev 
               libavdevice-dev libavfilter-dev python3-venv)
 # The console's browser tests drive Debian's chromium (Playwright downloads no browser).
 if [ "$extras" = "dev" ]; then
-  apt_packages+=(chromium)
+  apt_packages+=(chromium fonts-noto-cjk)  # Korean in the console's screenshots
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -116,6 +116,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(20)
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 @pytest.fixture(scope="session")

@@ -181,6 +181,8 @@ class CaseStore:
             case.priority = max(case.priority, deadline.priority)
         if deadline is not None and deadline.notify_by is not None:
             case.notify_by = min(filter(None, (case.notify_by, deadline.notify_by)))
+        if case.jurisdiction is None and notice.jurisdiction is not None:
+            case.jurisdiction = notice.jurisdiction  # a case a verdict opened gets a law
         if minors and not case.suspected_minor:
             case.suspected_minor, case.queue = True, CHILD_SAFETY
         case.updated_at = now

@@ -7,7 +7,22 @@ from datetime import timedelta
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from jikimi.console.pages import signin, static
+from jikimi.console.pages import (
+    admin,
+    admin_banks,
+    admin_outbox,
+    admin_persons,
+    admin_policy,
+    admin_users,
+    case,
+    dashboard,
+    media,
+    queues,
+    report,
+    signin,
+    static,
+    wellness,
+)
 from jikimi.console.sessions import ConsoleSessions
 from jikimi.console.web import (
     ConsoleForbidden,
@@ -18,7 +33,22 @@ from jikimi.console.web import (
 )
 
 # The routers of the console, in the order they are mounted.
-CONSOLE_MODULES = (static, signin)
+CONSOLE_MODULES = (
+    static,
+    signin,
+    dashboard,
+    report,
+    admin,
+    admin_banks,
+    admin_persons,
+    admin_users,
+    admin_policy,
+    admin_outbox,
+    queues,
+    case,
+    media,
+    wellness,
+)
 
 # Console paths anyone may open; every other console path needs a signed-in user (a test
 # enforces this list).
@@ -27,6 +57,7 @@ PUBLIC_CONSOLE_ROUTES = frozenset(
         "/console/static/{name}",
         "/console/login",
         "/console/language",
+        "/report",  # the public takedown form (GET, POST)
     }
 )
 

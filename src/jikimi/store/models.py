@@ -247,8 +247,12 @@ class CustodyEventRecord(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
-    # Finds the last event of some kinds (e.g. bank changes) without scanning the chain.
-    __table_args__ = (Index("ix_custody_events_kind_seq", "kind", "seq"),)
+    # Finds the last event of some kinds (e.g. bank changes) without scanning the chain, and a
+    # person's events of a kind since a time (a reviewer's reveals today).
+    __table_args__ = (
+        Index("ix_custody_events_kind_seq", "kind", "seq"),
+        Index("ix_custody_events_kind_actor_at", "kind", "actor", "at"),
+    )
 
 
 class CustodyHead(Base):

@@ -1,4 +1,5 @@
-"""The review console: sign-in sessions, organisation settings, per-user preferences.
+"""The review console: sign-in sessions, organisation settings, per-user preferences, and an
+index to count a reviewer's reveals of the day.
 
 Revision ID: 0010
 Revises: 0009
@@ -58,8 +59,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_preferences")),
     )
 
+    op.create_index("ix_custody_events_kind_actor_at", "custody_events", ["kind", "actor", "at"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_custody_events_kind_actor_at", table_name="custody_events")
     op.drop_table("user_preferences")
     op.drop_table("console_settings")
     op.drop_table("console_sessions")
