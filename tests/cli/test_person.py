@@ -145,6 +145,81 @@ def test_add_hashes_then_match_then_delete(
     assert run.code == 1 and "was deleted" in run.err
 
 
+def _own_hashes(cli: Runner, tmp_path: Path, *extra: str) -> tuple[Path, dict]:
+    """A `jikimi hash --json` file of an image of the person's own (benign: skimage's cat),
+    with ``extra`` lines after it; and the image's record."""
+    own = save(skimage.data.chelsea(), tmp_path / "own.png")
+    hashed = cli("hash", own, "--json")
+    assert hashed.code == 0, hashed.err
+    hashes = tmp_path / "hashes.jsonl"
+    hashes.write_text("\n".join([hashed.out.strip(), *extra]) + "\n")
+    return hashes, hashed.json_lines()[0]
+
+
+def test_enroll_from_hashes_alone(
+    cli: Runner, workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashes, record = _own_hashes(
+        cli, tmp_path, "{broken json", json.dumps({"file": "x.jpg", "error": "corrupt"})
+    )
+
+    def no_faces(*args: object) -> None:
+        raise AssertionError("the faces extractor was loaded for an enrolment without photos")
+
+    monkeypatch.setattr("jikimi.cli.person.faces.load", no_faces)
+    run = cli("person", "enroll", "Jane Doe", "--hashes", hashes, *CONSENT, "--json")
+    assert run.code == 3, run.err  # a line was rejected; the good ones are enrolled
+    assert f"{hashes}:2: not JSON" in run.err and f"{hashes}:3: skipped" in run.err
+    (out,) = run.json_lines()
+    assert out["templates"] == 0 and out["hashes"] == 4  # sha256, md5, sha1, pdq
+    ((rejected_line, reason),) = [(r["line"], r["reason"]) for r in out["rejected"]]
+    assert rejected_line == 2 and reason.startswith("not JSON")
+    assert [s["line"] for s in out["skipped"]] == [3] and out["retroactive"] == []
+    person_id = out["person_id"]
+
+    (listed,) = cli("person", "list", "--json").json_lines()
+    assert (listed["person_id"], listed["templates"]) == (person_id, 0)
+    assert "\t0 templates\t" in cli("person", "list").out
+    run = cli("match", "sha256", record["sha256"], "--json")
+    assert run.code == 4
+    assert [m["bank"] for m in run.json_lines()[0]["matches"]] == [f"person:{person_id}"]
+    run = cli("person", "search", person_id, "--json")
+    assert run.code == 0 and run.json_lines() == []
+    assert cli("custody", "verify").code == 0
+
+    good = tmp_path / "good.jsonl"
+    good.write_text(hashes.read_text().splitlines()[0] + "\n")
+    run = cli("person", "enroll", "Jane Roe", "--hashes", good, *CONSENT)
+    assert run.code == 0, run.err
+    assert run.out.splitlines()[1].startswith("added 4 hashes to person:prs_")
+    assert "retroactive search: no face template, nothing to compare" in run.out
+
+
+def test_enroll_needs_a_photo_or_a_hash(cli: Runner, workspace: Path, tmp_path: Path) -> None:
+    run = cli("person", "enroll", "Jane Doe", *CONSENT)
+    assert run.code == 2 and "--hashes" in run.err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n" + json.dumps({"file": "y.jpg", "md5": "nothex"}) + "\n")
+    run = cli("person", "enroll", "Jane Doe", "--hashes", bad, *CONSENT)
+    assert run.code == 1
+    assert f"{bad}:1: not JSON" in run.err and f"{bad}:2: " in run.err
+    assert "enrolment needs at least one face photo or one hash" in run.err
+    run = cli("person", "enroll", "Jane Doe", "--hashes", tmp_path / "missing.jsonl", *CONSENT)
+    assert run.code == 1 and "cannot read" in run.err
+    assert cli("person", "list", "--deleted", "--json").json_lines() == []
+    assert "person:" not in cli("bank", "list").out
+
+
+def test_enroll_from_photos_and_hashes(
+    cli: Runner, workspace: Path, photo: Path, tmp_path: Path
+) -> None:
+    hashes, record = _own_hashes(cli, tmp_path)
+    out = _enrol(cli, photo, extra=("--hashes", str(hashes)))
+    assert (out["templates"], out["hashes"], out["rejected"]) == (1, 4, [])
+    run = cli("match", "md5", record["md5"], "--json")
+    assert [m["bank"] for m in run.json_lines()[0]["matches"]] == [f"person:{out['person_id']}"]
+
+
 def test_tampered_template_store_is_detected(cli: Runner, workspace: Path, photo: Path) -> None:
     person_id = _enrol(cli, photo)["person_id"]
     with sqlite3.connect(_db(workspace)) as conn:

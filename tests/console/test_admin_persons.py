@@ -1,6 +1,7 @@
 """Protected persons in the console: enrolment from photos read in memory only (skimage's
-astronaut, NASA, public domain, is the one real face; coffee has none), refusals with reasons,
-hashes from the person's own device, withdrawal; the live matcher follows at once."""
+astronaut, NASA, public domain, is the one real face; coffee has none), or from hashes of the
+person's own images alone, refusals with reasons, hashes from the person's own device,
+withdrawal; the live matcher follows at once."""
 
 from __future__ import annotations
 
@@ -155,6 +156,85 @@ def test_without_the_face_extractor_enrolment_says_so(
     r = upload(console, "/console/admin/persons", csrf, photos, **CONSENT)
     assert r.status_code == 503 and "Face templates cannot be computed" in r.text
     assert service.ws.persons.list() == []
+    # Hashes alone need no face extractor.
+    files = _hash_file(json.dumps({"file": "own/1.jpg", "sha256": SHA}))
+    r = upload(console, "/console/admin/persons", csrf, files, **CONSENT)
+    assert r.status_code == 201, r.text[-2000:]
+    assert [p.templates for p in service.ws.persons.list()] == [0]
+
+
+def _hash_file(*lines: str) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("hashes", ("hashes.jsonl", "\n".join(lines).encode(), "application/json"))]
+
+
+def test_enrol_from_hashes_alone(
+    console: TestClient, service: Service, tokens: dict[str, str]
+) -> None:
+    csrf = signed_in(console, "admin", "/console/admin/persons")
+    page = console.get("/console/admin/persons").text
+    assert 'name="hashes"' in page and 'name="hash_lines"' in page
+    park_watcher(service)
+    files = _hash_file(json.dumps({"file": "own/1.jpg", "sha256": SHA}), "not json")
+    r = upload(console, "/console/admin/persons", csrf, files, **CONSENT)
+    assert r.status_code == 201, r.text[-2000:]
+    person_id = re.search(r"Enrolled as (prs_[0-9a-f]{12}) from hashes alone", r.text).group(1)
+    assert 'id="retro-none"' in r.text and "nothing to compare" in r.text
+    assert "Added: 1. Already there: 0. Rejected lines: 1. Skipped records: 0." in r.text
+    assert re.search(r'<td class="count">2</td><td lang="en">not JSON', r.text)
+    (info,) = service.ws.persons.list()
+    assert (info.person_id, info.templates) == (person_id, 0)
+    assert re.search(r'<td class="count">0</td>', console.get("/console/admin/persons").text)
+    assert _face_count(service) == 0
+    # In the live matcher at once (the watcher is parked).
+    (found,) = matches(console, tokens["platform"], "sha256", SHA)
+    assert found["bank"] == f"person:{person_id}"
+    enrolled = next(
+        e
+        for e in service.ws.custody.events(subject=f"person:{person_id}")
+        if e.kind == "person.enrolled"
+    )
+    assert enrolled.payload["templates"] == 0 and enrolled.payload["hashes"] == 1
+
+    # Pasted lines (CRLF, as browsers send a textarea) do the same.
+    pdq = "f" * 64
+    pasted = json.dumps({"file": "own/2.jpg", "pdq": pdq}) + "\r\n"
+    r = upload(console, "/console/admin/persons", csrf, [], **CONSENT, hash_lines=pasted)
+    assert r.status_code == 201, r.text[-2000:]
+    other = re.search(r"Enrolled as (prs_[0-9a-f]{12})", r.text).group(1)
+    (found,) = matches(console, tokens["platform"], "pdq", pdq)
+    assert found["bank"] == f"person:{other}"
+
+
+def _field_error(html: str) -> str:
+    """The enrolment form's error next to the photo and hash fields (it must sit in the form,
+    before the photo field)."""
+    form = html.split('id="enrol-form"', 1)[1]
+    assert form.index('id="error-evidence"') < form.index('id="person-photos"')
+    return form.split('id="error-evidence"', 1)[1].split("</p>", 1)[0]
+
+
+def test_enrolment_needs_a_photo_or_a_hash(console: TestClient, service: Service) -> None:
+    csrf = signed_in(console, "admin", "/console/admin/persons")
+    r = upload(console, "/console/admin/persons", csrf, [], **CONSENT)
+    assert r.status_code == 400
+    assert "Give at least one reference photo, or the hashes" in _field_error(r.text)
+    assert 'id="problem"' not in r.text and 'aria-invalid="true"' in r.text
+    assert 'value="the person, signed form 2026-03-01"' in r.text  # the form keeps its values
+    # Hash lines none of which can be read, and no photo: the lines are listed by number.
+    bad = ["not json", json.dumps({"file": "y.jpg", "md5": "nothex"})]
+    r = upload(console, "/console/admin/persons", csrf, [], **CONSENT, hash_lines="\n".join(bad))
+    assert r.status_code == 400
+    assert "No hash could be read" in _field_error(r.text)
+    rejects = r.text.split('id="hash-rejects"', 1)[1].split("</ul>", 1)[0]
+    assert 'Line 1: <span lang="en">not JSON' in rejects and "Line 2:" in rejects
+    assert "nothex" in r.text.split('id="person-hash-lines"', 1)[1]  # the pasted lines stay
+    # In Korean; an empty file counts as no file.
+    post(console, "/console/language", csrf, language="ko", back="/console/admin/persons")
+    empty = [("hashes", ("h.jsonl", b"\n", "application/json"))]
+    ko = upload(console, "/console/admin/persons", csrf, empty, **CONSENT)
+    assert ko.status_code == 400 and "기준 사진을 한 장 이상" in _field_error(ko.text)
+    assert service.ws.persons.list(include_deleted=True) == []
+    assert not [e for e in service.ws.custody.events() if e.kind.startswith(("person.", "bank."))]
 
 
 def test_persons_need_banks_write(console: TestClient) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jikimi.banks.service import BankStore
 from jikimi.errors import PersonError, PersonNotFound, TemplateStoreCorrupt
 from jikimi.evidence.custody import CustodyLog
+from jikimi.matching.matcher import Matcher
 from jikimi.persons.store import PersonStore, bank_name
 from jikimi.store.models import (
     FaceTemplateRecord,
@@ -145,13 +146,25 @@ def test_active_templates_decrypt_and_leave_out_deleted_and_expired(
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"templates": []}, "at least one"),
+        ({"templates": []}, "needs at least one face photo or one hash"),
+        ({"templates": [], "hashes": []}, "needs at least one face photo or one hash"),
         ({"consent_by": "  "}, "consent_by"),
         ({"name": ""}, "name"),
         ({"templates": [np.zeros(64, dtype=np.float32)]}, "shape"),
         ({"expires_at": utcnow() - timedelta(days=1)}, "future"),
+        ({"templates": [], "hashes": [("pdq", "xyz")]}, "hash 1: pdq value 'xyz'"),
+        ({"hashes": [("sha256", SHA), ("colour", "red")]}, "hash 2: unknown signal type"),
     ],
-    ids=["no-template", "blank-consent", "blank-name", "bad-shape", "expired"],
+    ids=[
+        "no-template",
+        "nothing",
+        "blank-consent",
+        "blank-name",
+        "bad-shape",
+        "expired",
+        "bad-hash",
+        "unknown-hash-type",
+    ],
 )
 def test_bad_enrolments_store_nothing(
     store: PersonStore,
@@ -173,6 +186,81 @@ def test_bad_enrolments_store_nothing(
         store.enroll(name, templates, **args)
     assert _count(sessions, Person) == 0 and _count(sessions, PersonTemplate) == 0
     assert custody.events() == []
+
+
+def _bank_matches(sessions: sessionmaker[Session], signal_type: str, value: str) -> list[str]:
+    """The banks a fresh matcher, built as the service builds it, finds the value in."""
+    banks = BankStore(sessions)
+    matcher = Matcher(banks=banks.bank_specs(), entries=banks.active_entries())
+    (found,) = matcher.match_values([(signal_type, value)])
+    return [m.bank for m in found]
+
+
+def test_enroll_from_hashes_alone(
+    store: PersonStore, sessions: sessionmaker[Session], custody: CustodyLog
+) -> None:
+    # Kept faces of flagged media, one of them hers: with no template, nothing is compared.
+    _media(sessions, "a" * 64)
+    store.keep_face_templates("a" * 64, [((10, 10, 110, 110), _near(_template(1), 5))])
+    other = _enroll(store, 3, name="Other")
+    info = store.enroll(
+        "Jane Doe",
+        [],
+        hashes=[("sha256", SHA.upper()), ("pdq", PDQ), ("sha256", SHA), ("md5", "0" * 32)],
+        consent_by="Jane Doe, by video call",
+        actor="advocate",
+        tool_version=VERSION,
+    )
+    person_id = info.person_id
+    assert info.templates == 0 and store.get(person_id).templates == 0
+    assert {p.person_id: p.templates for p in store.list()} == {other: 1, person_id: 0}
+    # The hashes, normalised and without the repeated one, are in her bank and match there.
+    entries = BankStore(sessions).entries(bank_name(person_id))
+    assert sorted((e.signal_type, e.value) for e in entries) == [
+        ("md5", "0" * 32),
+        ("pdq", PDQ),
+        ("sha256", SHA),
+    ]
+    assert all(e.source == bank_name(person_id) for e in entries)
+    assert _bank_matches(sessions, "sha256", SHA) == [bank_name(person_id)]
+    assert _bank_matches(sessions, "pdq", PDQ) == [bank_name(person_id)]
+    # Matching templates: only the other person's.
+    assert {t.person_id for t in store.active_templates()} == {other}
+    hits = store.search_retroactive(person_id, threshold=0.6, actor="advocate", tool_version="t")
+    assert hits == []
+    (enrolled,) = [
+        e
+        for e in custody.events()
+        if e.kind == "person.enrolled" and e.payload["name"] == "Jane Doe"
+    ]
+    assert enrolled.payload["templates"] == 0 and enrolled.payload["photos"] == 0
+    assert enrolled.payload["hashes"] == 3
+    searched = [e for e in custody.events() if e.kind == "person.searched"]
+    assert searched[-1].payload == {
+        "person_id": person_id,
+        "threshold": 0.6,
+        "faces_searched": 0,
+        "hits": 0,
+    }
+    # Withdrawal takes her bank out of matching like anyone's.
+    store.delete(person_id, actor="advocate", reason="consent withdrawn", tool_version=VERSION)
+    assert _bank_matches(sessions, "sha256", SHA) == []
+    assert store.get(person_id).templates == 0
+    assert custody.verify().ok
+
+
+def test_enroll_with_templates_and_hashes_fills_both(
+    store: PersonStore, sessions: sessionmaker[Session]
+) -> None:
+    person_id = _enroll(store, 1, 2, hashes=[("sha256", SHA)])
+    assert store.get(person_id).templates == 2
+    assert [t.person_id for t in store.active_templates()] == [person_id, person_id]
+    assert _bank_matches(sessions, "sha256", SHA) == [bank_name(person_id)]
+    # add_hashes after enrolment counts the enrolled hash as already there.
+    again = store.add_hashes(
+        person_id, [json.dumps({"sha256": SHA})], actor="advocate", tool_version=VERSION
+    )
+    assert again.added == [] and again.duplicates == 1
 
 
 def test_delete_removes_templates_and_bank_and_keeps_a_tombstone(

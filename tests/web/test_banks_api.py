@@ -4,7 +4,9 @@ backends; changes made by another process reach the service through its watcher.
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from tests.web.helpers import bearer, wait_for
 
@@ -102,3 +104,29 @@ def test_an_api_change_is_applied_in_place_without_a_rebuild(
     assert _match(client, tokens["platform"], "md5", MD5)
     assert service.refresh_matcher() is False  # nothing left to rebuild
     assert service.matcher.generation == generation
+
+
+def test_a_rebuild_never_undoes_a_change_applied_while_it_was_built(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watcher's rebuild snapshots the store; an API change committed and applied in place
+    meanwhile must not be replaced by that older snapshot (an added entry would stop matching,
+    a withdrawn one match again, until the next rebuild)."""
+    assert service.refresh_matcher(force=True)
+    info = service.ws.banks.create("racing", actor="api")
+    service.apply_in_place(lambda m: m.add_bank(info.spec()))
+    build = service.ws.matcher
+
+    def build_while_an_entry_is_added() -> Any:
+        snapshot = build()  # made before the entry exists
+        added = service.ws.banks.add("racing", [("md5", MD5)], actor="api")
+        specs = [e.spec() for e in added]
+        service.apply_in_place(lambda m: m.add_entries(specs))
+        return snapshot
+
+    monkeypatch.setattr(service.ws, "matcher", build_while_an_entry_is_added)
+    assert service.refresh_matcher(force=True) is False  # stale: kept the live matcher
+    assert [m.bank for m in service.matcher.match_value("md5", MD5)] == ["racing"]
+    monkeypatch.setattr(service.ws, "matcher", build)
+    assert service.refresh_matcher(force=True) is True  # nothing changed since: it goes in
+    assert [m.bank for m in service.matcher.match_value("md5", MD5)] == ["racing"]

@@ -10,7 +10,7 @@ whole, under the write lock.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,12 +55,18 @@ class LiveMatcher:
                 raise RuntimeError("the match indexes are still loading")
             yield self._matcher
 
-    def swap(self, matcher: Matcher) -> None:
-        """Replace the matcher whole (a rebuild from the store)."""
+    def swap(self, matcher: Matcher, *, unless: Callable[[], bool] | None = None) -> bool:
+        """Replace the matcher whole (a rebuild from the store); False, and nothing replaced,
+        when ``unless()`` says (under the write lock) that the rebuild is already stale: a
+        change applied in place since its snapshot would otherwise be lost. The first load
+        always goes in."""
         with self._exclusive():
+            if self._matcher is not None and unless is not None and unless():
+                return False
             self._matcher = matcher
             self.generation += 1
         self.loaded.set()
+        return True
 
     # -- the Matcher lookups, each under the read lock (the cascade takes a LiveMatcher as its
     # matcher, so hashing and models run outside the lock and only lookups hold it)

@@ -1,12 +1,14 @@
 """Reading ``jikimi hash --json`` lines made on a person's own device: the hashes of each
 record, bad lines as :class:`~jikimi.errors.ImportFormatError` with their number (as bank
-imports report them), records that carry an error skipped with a note."""
+imports report them), records that carry an error skipped with a note.
+:func:`read_hash_records` gathers them for ``jikimi person add-hashes`` and for an enrolment
+from hashes (``jikimi person enroll --hashes``, the console's enrolment form)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jikimi.banks.formats import check_length
 from jikimi.errors import ImportFormatError, JikimiError
@@ -25,6 +27,31 @@ class HashRecord:
 class Skipped:
     line: int
     note: str
+
+
+@dataclass
+class HashLines:
+    """The hashes of a whole ``jikimi hash --json`` output: the ``(signal type, value)`` pairs
+    of the good records in order, rejected lines ``(line, reason)`` and skipped records
+    ``(line, note)``."""
+
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+
+def read_hash_records(lines: Iterable[str]) -> HashLines:
+    """Every line of a ``jikimi hash --json`` output sorted into hashes, rejected lines and
+    skipped records; the reasons carry no ``line N:`` prefix (the number is beside them)."""
+    read = HashLines()
+    for item in parse_hash_records(lines):
+        if isinstance(item, ImportFormatError):
+            read.rejected.append((item.line, str(item).removeprefix(f"line {item.line}: ")))
+        elif isinstance(item, Skipped):
+            read.skipped.append((item.line, item.note))
+        else:
+            read.pairs.extend(item.pairs)
+    return read
 
 
 def parse_hash_records(lines: Iterable[str]) -> Iterator[HashRecord | Skipped | ImportFormatError]:

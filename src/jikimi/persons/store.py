@@ -6,6 +6,11 @@ reference photo, encrypted (:mod:`jikimi.persons.crypto`). Photos are never held
 person's own known images go into a bank ``person:<id>`` of kind ``known-abuse``, kept through
 :class:`~jikimi.banks.service.BankStore` like any other bank.
 
+A person may also be enrolled from hashes alone, with no face template: the StopNCII model,
+where someone who will not hand over photos of her face gives the hashes of her own images,
+computed on her own device (``jikimi hash --json``). Such a person is found only by copies of
+those images; face matching and the retroactive search have nothing of hers to compare.
+
 Withdrawal (:meth:`PersonStore.delete`) takes the bank out of matching, really deletes the
 template rows (biometric data is not kept as history) and keeps the person row as a tombstone
 (who withdrew, when, why). Consent that expires is withdrawn the same way by
@@ -39,13 +44,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from jikimi.banks.service import BankStore, EntryInfo
 from jikimi.errors import (
     BankNotFound,
-    ImportFormatError,
+    JikimiError,
     PersonError,
     PersonNotFound,
 )
 from jikimi.evidence.custody import CustodyLog
-from jikimi.persons.crypto import TemplateCipher, check_template, face_aad, person_aad
-from jikimi.persons.hash_records import Skipped, parse_hash_records
+from jikimi.persons.crypto import (
+    TEMPLATE_DIM,
+    TemplateCipher,
+    check_template,
+    face_aad,
+    person_aad,
+)
+from jikimi.persons.hash_records import read_hash_records
+from jikimi.signals.base import validate_value
 from jikimi.store.db import write_session
 from jikimi.store.models import FaceTemplateRecord, Person, PersonTemplate, utcnow
 
@@ -170,6 +182,21 @@ def _text(value: str | None, what: str, *, required: bool, limit: int = 2_000) -
     return value.strip()
 
 
+def _check_hashes(hashes: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The ``(signal type, value)`` pairs normalised as a ``jikimi hash --json`` record's are
+    (:func:`~jikimi.signals.base.validate_value`), or :class:`PersonError` naming the first
+    bad one: an enrolment is all or nothing."""
+    pairs: list[tuple[str, str]] = []
+    for n, (signal_type, value) in enumerate(hashes, start=1):
+        if not isinstance(value, str):
+            raise PersonError(f"hash {n}: the {signal_type} value must be a string")
+        try:
+            pairs.append((signal_type, validate_value(signal_type, value)))
+        except JikimiError as exc:
+            raise PersonError(f"hash {n}: {exc}") from None
+    return pairs
+
+
 class PersonStore:
     """Enrolment, withdrawal, matching templates and retroactive search of protected persons."""
 
@@ -195,17 +222,22 @@ class PersonStore:
         scope: Sequence[str] = (),
         expires_at: datetime | None = None,
         tool_version: str,
+        hashes: Sequence[tuple[str, str]] = (),
     ) -> PersonInfo:
-        """Record a consenting person with one template per accepted reference photo, and
-        create the person's hash bank. Templates are checked before anything is written."""
+        """Record a consenting person with one template per accepted reference photo, create
+        the person's hash bank and add ``hashes`` (``(signal type, value)`` pairs of the
+        person's own images) to it. Either may be empty, not both: a person enrolled from
+        hashes alone has no template. Templates and hashes are checked before anything is
+        written."""
         name = _text(name, "the person's name", required=True, limit=200) or ""
         consent = _text(consent_by, "consent_by (who gave consent)", required=True) or ""
         authority = _text(authority, "authority", required=False)
         on_behalf_of = _text(on_behalf_of, "on_behalf_of", required=False)
         scopes = [s.strip() for s in scope if s and s.strip()]
-        if not templates:
-            raise PersonError("enrolment needs at least one face template")
+        if not templates and not hashes:
+            raise PersonError("enrolment needs at least one face photo or one hash")
         checked = [check_template(t) for t in templates]
+        pairs = _check_hashes(hashes)
         now = utcnow()
         if expires_at is not None:
             if expires_at.tzinfo is None:
@@ -241,6 +273,7 @@ class PersonStore:
                 "templates": len(checked),
                 # The number of photos only: their paths or digests would identify them.
                 "photos": len(checked),
+                "hashes": len(set(pairs)),
                 "consent_by": consent,
                 "on_behalf_of": on_behalf_of,
                 "authority": authority,
@@ -250,8 +283,11 @@ class PersonStore:
             self._event(session, "person.enrolled", person_id, payload, actor, tool_version)
             info = _info(person, len(checked))
         # BankStore opens its own write transaction (SQLite allows one writer), so the bank
-        # follows the person; add_hashes creates it if this step was interrupted.
+        # and its hashes follow the person; if this step is interrupted, add_hashes creates
+        # the bank and adds them.
         self._ensure_bank(person_id, actor)
+        if pairs:
+            self._fill_bank(person_id, pairs, actor)
         return info
 
     def list(self, *, include_deleted: bool = False) -> list[PersonInfo]:
@@ -375,26 +411,9 @@ class PersonStore:
         the good ones added; records carrying an ``error`` are skipped with a note."""
         with self._sessions() as session:
             self._person(session, person_id, live=True)
-        report = HashesReport()
-        pairs: list[tuple[str, str]] = []
-        for item in parse_hash_records(lines):
-            if isinstance(item, ImportFormatError):
-                report.rejected.append((item.line, str(item).removeprefix(f"line {item.line}: ")))
-            elif isinstance(item, Skipped):
-                report.skipped.append((item.line, item.note))
-            else:
-                pairs.extend(item.pairs)
-        name = self._ensure_bank(person_id, actor)
-        before = {(e.signal_type, e.value) for e in self._banks.entries(name)}
-        if pairs:
-            entries = self._banks.add(name, pairs, actor=actor, source=name)
-            seen: set[int] = set()
-            for e in entries:
-                if (e.signal_type, e.value) in before or e.entry_id in seen:
-                    report.duplicates += 1
-                else:
-                    report.added.append(e)
-                seen.add(e.entry_id)
+        read = read_hash_records(lines)
+        report = HashesReport(rejected=read.rejected, skipped=read.skipped)
+        report.added, report.duplicates = self._fill_bank(person_id, read.pairs, actor)
         with write_session(self._sessions) as session:
             payload = {
                 "person_id": person_id,
@@ -407,10 +426,31 @@ class PersonStore:
             self._event(session, "person.hashes_added", person_id, payload, actor, tool_version)
         return report
 
+    def _fill_bank(
+        self, person_id: str, pairs: Sequence[tuple[str, str]], actor: str
+    ) -> tuple[list[EntryInfo], int]:
+        """Add the pairs to the person's bank (made if missing): the new entries, and how many
+        pairs the bank already held or repeated."""
+        name = self._ensure_bank(person_id, actor)
+        if not pairs:
+            return [], 0
+        before = {(e.signal_type, e.value) for e in self._banks.entries(name)}
+        added: list[EntryInfo] = []
+        duplicates = 0
+        seen: set[int] = set()
+        for e in self._banks.add(name, pairs, actor=actor, source=name):
+            if (e.signal_type, e.value) in before or e.entry_id in seen:
+                duplicates += 1
+            else:
+                added.append(e)
+            seen.add(e.entry_id)
+        return added, duplicates
+
     # -- matching ------------------------------------------------------------------------------
 
     def active_templates(self) -> list[FaceTemplate]:
-        """Decrypted templates of every person neither deleted nor expired. Raises
+        """Decrypted templates of every person neither deleted nor expired (a person enrolled
+        from hashes alone has none, and is matched by the bank only). Raises
         :class:`~jikimi.errors.TemplateStoreCorrupt` if any template fails authentication."""
         now = utcnow()
         with self._sessions() as session:
@@ -436,8 +476,8 @@ class PersonStore:
             .where(PersonTemplate.person_id == person_id)
             .order_by(PersonTemplate.id)
         ).all()
-        if not rows:
-            raise PersonError(f"person {person_id} has no face templates")
+        if not rows:  # enrolled from hashes alone
+            return np.empty((0, TEMPLATE_DIM), dtype=np.float32)
         aad = person_aad(person_id)
         return np.stack([self._cipher.decrypt(r.nonce, r.ciphertext, aad) for r in rows])
 
@@ -501,7 +541,8 @@ class PersonStore:
         self, person_id: str, *, threshold: float, actor: str, tool_version: str
     ) -> list[RetroHit]:
         """Kept faces of flagged media within ``threshold`` (Euclidean distance) of any of the
-        person's templates, nearest first. Records ``person.searched`` with counts only."""
+        person's templates, nearest first. Records ``person.searched`` with counts only. A
+        person enrolled from hashes alone has no template: nothing is compared, no hit."""
         if not 0 < threshold < 2:
             raise PersonError(f"threshold {threshold} must be between 0 and 2 (exclusive)")
         with self._sessions() as session:
@@ -512,7 +553,7 @@ class PersonStore:
                     "enrol again with fresh consent"
                 )
             mine = self._templates_of(session, person_id)
-        hits, searched = self._search(person_id, mine, threshold)
+        hits, searched = self._search(person_id, mine, threshold) if len(mine) else ([], 0)
         with write_session(self._sessions) as session:
             payload = {
                 "person_id": person_id,

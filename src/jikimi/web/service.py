@@ -210,11 +210,17 @@ class Service:
         if not force and seq == self._matcher_seq:
             return False
         matcher = self.ws.matcher()
-        self.matcher.swap(matcher)
+        # A bank change made while building (and applied in place to the old matcher) is not
+        # in this build: keep the old one, and the next round rebuilds with the change.
+        if not self.matcher.swap(matcher, unless=lambda: self._banks_changed_since(seq)):
+            return False
         self._check_wants(matcher)
         self._matcher_seq = seq
         self.load_error = None
         return True
+
+    def _banks_changed_since(self, seq: int) -> bool:
+        return self.ws.custody.last_seq(MATCHER_EVENTS) != seq
 
     def now(self) -> datetime:
         return self.options.clock()

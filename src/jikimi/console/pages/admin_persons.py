@@ -1,4 +1,4 @@
-"""Protected persons (``/console/admin/persons``): list, enrol from photos, add hashes, delete.
+"""Protected persons (``/console/admin/persons``): list, enrol, add hashes, delete.
 
 There is no API for persons; ``jikimi person`` runs as the operator. Enrolling, adding hashes
 and deleting create, fill and delete the bank ``person:<id>`` and change what is matched, so
@@ -12,6 +12,13 @@ disk), decoded there under the workspace's limits, and only one template per pho
 :func:`photo_templates`; nothing records a photo's name or digest. The acceptance rules are
 :mod:`jikimi.persons.enrol`'s (exactly one face, at least ``MIN_FACE_SIDE`` px, all or
 nothing), applied to bytes instead of paths.
+
+A person may be enrolled from reference photos, from the hashes of her own images (a
+``jikimi hash --json`` file or its pasted lines, made on her own device), or both; at least one
+of them, else the form comes back with the problem next to those fields. Hash lines are read
+as ``jikimi person add-hashes`` reads them (:func:`~jikimi.persons.hash_records.read_hash_records`):
+bad lines are listed with their number and the good ones enrolled. Enrolling from hashes alone
+needs no ``faces`` extractor.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from jikimi.accounts.roles import Permission
 from jikimi.banks.formats import iter_lines
 from jikimi.console.pages.admin import back, not_found, page
 from jikimi.console.sessions import SignedIn
-from jikimi.console.uploads import UploadedFile, read_upload
+from jikimi.console.uploads import Upload, UploadedFile, read_upload
 from jikimi.console.web import form, permitted
 from jikimi.errors import (
     BankNotFound,
@@ -50,8 +57,10 @@ from jikimi.matching.matcher import Matcher
 from jikimi.media.decode import check_file_size, load_rgb, open_image
 from jikimi.media.limits import Limits
 from jikimi.media.sniff import HEAD_BYTES, describe, sniff
+from jikimi.model import BankSpec, EntrySpec
 from jikimi.persons.enrol import MIN_FACE_SIDE
-from jikimi.persons.store import bank_name
+from jikimi.persons.hash_records import HashLines, read_hash_records
+from jikimi.persons.store import PersonInfo, bank_name
 from jikimi.signals.extractor import MediaInput
 from jikimi.signals.faces import FaceExtractor
 
@@ -61,8 +70,11 @@ _P = Permission
 MAX_PHOTOS = 10
 MAX_PHOTO_UPLOAD = 60 * 1024**2  # all photos of one enrolment, in memory
 MAX_HASHES_UPLOAD = 20 * 1024**2
+MAX_PASTED_HASHES = 1024**2  # pasted hash lines, a text field; more goes in a file
 SHOWN_LINES = 200
 FIELDS = ("name", "consent_by", "on_behalf_of", "authority", "scope", "expires")
+# Problems shown next to the photo and hash fields rather than above the form.
+FIELD_PROBLEMS = frozenset({"admin.persons.error.nothing", "admin.persons.error.no_hashes"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +157,59 @@ def _expiry(text: str) -> datetime | str | None:
     return day
 
 
+def _read_hashes(data: bytes) -> HashLines:
+    return read_hash_records(iter_lines(io.BytesIO(data)))
+
+
+def _hash_data(upload: Upload) -> bytes | None:
+    """The hash records of the enrolment form: its file, else its pasted lines (a file wins,
+    as on the policy page), else None; a blank file or paste is none."""
+    files = upload.files_of("hashes")
+    if files and files[0].data.strip():
+        return files[0].data
+    pasted = upload.fields.get("hash_lines", "")
+    # Browsers send a textarea's line breaks as CRLF.
+    return pasted.replace("\r\n", "\n").encode("utf-8") if pasted.strip() else None
+
+
+def _hashes_result(
+    added: int, duplicates: int, rejected: list[tuple[int, str]], skipped: list[tuple[int, str]]
+) -> dict[str, Any]:
+    """What the hashes result area of the person page shows."""
+    return {
+        "added": added,
+        "duplicates": duplicates,
+        "rejected": [(n, r.removeprefix(f"line {n}: ")) for n, r in rejected[:SHOWN_LINES]],
+        "rejected_count": len(rejected),
+        "skipped": skipped[:SHOWN_LINES],
+        "skipped_count": len(skipped),
+    }
+
+
+def _enrol_problem(
+    values: dict[str, str],
+    expires: datetime | str | None,
+    photos: list[UploadedFile],
+    hash_data: bytes | None,
+    extractor: FaceExtractor | None,
+) -> tuple[str, int] | None:
+    """What stops the enrolment form before any photo or hash is read (a text key and the
+    status), or None."""
+    if not values["name"] or not values["consent_by"]:
+        return "admin.persons.error.required", 400
+    if isinstance(expires, str):
+        return expires, 400
+    if not photos and hash_data is None:
+        return "admin.persons.error.nothing", 400
+    if len(photos) > MAX_PHOTOS:
+        return "admin.upload_too_many", 413
+    if hash_data is not None and len(hash_data) > MAX_HASHES_UPLOAD:
+        return "admin.upload_too_large", 413
+    if photos and extractor is None:
+        return "admin.persons.faces_unavailable", 503
+    return None
+
+
 async def _persons_context(request: Request, deleted: bool, **extra: Any) -> dict[str, Any]:
     store = request.app.state.service.ws.persons
     persons = await run_in_threadpool(lambda: store.list(include_deleted=deleted))
@@ -153,10 +218,12 @@ async def _persons_context(request: Request, deleted: bool, **extra: Any) -> dic
         "persons": persons,
         "deleted": deleted,
         "unavailable": unavailable,
-        "form": dict.fromkeys(FIELDS, ""),
+        "form": dict.fromkeys((*FIELDS, "hash_lines"), ""),
         "error": None,
+        "field_error": None,
         "detail": None,
         "refusals": [],
+        "hash_rejects": [],
         **extra,
     }
 
@@ -169,83 +236,118 @@ async def persons_page(
     return page(request, "admin_persons.html", context, who)
 
 
-def _add_person(matcher: Matcher, spec: Any, templates: list[PersonTemplate]) -> None:
+def _add_person(
+    matcher: Matcher, spec: BankSpec, templates: list[PersonTemplate], entries: list[EntrySpec]
+) -> None:
     matcher.add_bank(spec)
     matcher.faces.add(templates)
+    matcher.add_entries(entries)
 
 
 @router.post("/console/admin/persons")
 async def enrol(request: Request, who: SignedIn = Depends(permitted(_P.BANKS_WRITE))) -> Response:
-    """Enrol a consenting person from reference photos, as ``jikimi person enroll`` does."""
+    """Enrol a consenting person from reference photos and/or the hashes of her own images,
+    as ``jikimi person enroll`` does."""
     service = request.app.state.service
     settings = service.ws.settings
     upload = await read_upload(
         request,
         who,
         max_bytes=min(MAX_PHOTO_UPLOAD, settings.max_upload_bytes),
-        max_files=MAX_PHOTOS,
+        max_files=MAX_PHOTOS + 1,  # and one file of hash records
+        max_field_bytes=MAX_PASTED_HASHES,
     )
     values = {k: upload.fields.get(k, "").strip()[:2000] for k in FIELDS}
+    pasted = upload.fields.get("hash_lines", "")
     photos = upload.files_of("photos")
+    hash_data = _hash_data(upload)
     del upload
     expires = _expiry(values["expires"])
     extractor, _ = faces_extractor(request)
-    problem: str | None = None
-    if not values["name"] or not values["consent_by"]:
-        problem = "admin.persons.error.required"
-    elif isinstance(expires, str):
-        problem = expires
-    elif not photos:
-        problem = "admin.persons.error.no_photos"
-    elif extractor is None:
-        problem = "admin.persons.faces_unavailable"
 
     async def refuse(key: str | None, status: int, **extra: Any) -> Response:
-        context = await _persons_context(request, False, form=values, error=key, **extra)
+        where = {"field_error": key} if key in FIELD_PROBLEMS else {"error": key}
+        form_values = {**values, "hash_lines": pasted}
+        context = await _persons_context(request, False, form=form_values, **where, **extra)
         return page(request, "admin_persons.html", context, who, status=status)
 
+    problem = _enrol_problem(values, expires, photos, hash_data, extractor)
     if problem is not None:
-        status = 503 if problem == "admin.persons.faces_unavailable" else 400
-        return await refuse(problem, status)
-    assert extractor is not None and not isinstance(expires, str)
-    limits = Limits.from_settings(settings)
-    templates, refusals = await anyio.to_thread.run_sync(
-        photo_templates, photos, extractor, limits, limiter=service.cpu_limiter
-    )
+        return await refuse(*problem)
+    assert not isinstance(expires, str)
+    read = HashLines() if hash_data is None else await run_in_threadpool(_read_hashes, hash_data)
+    if not photos and not read.pairs:
+        rejects = sorted(read.rejected + read.skipped)[:SHOWN_LINES]
+        return await refuse("admin.persons.error.no_hashes", 400, hash_rejects=rejects)
+    templates: list[np.ndarray] = []
+    if photos:
+        assert extractor is not None
+        limits = Limits.from_settings(settings)
+        templates, refusals = await anyio.to_thread.run_sync(
+            photo_templates, photos, extractor, limits, limiter=service.cpu_limiter
+        )
+        if refusals:
+            return await refuse("admin.persons.error.refused", 422, refusals=refusals)
     del photos
-    if refusals:
-        return await refuse("admin.persons.error.refused", 422, refusals=refusals)
     store = service.ws.persons
     actor = who.principal.name
     scope = [s.strip() for s in values["scope"].split(",") if s.strip()]
     try:
         info = await run_in_threadpool(
-            store.enroll,
-            values["name"],
-            templates,
-            consent_by=values["consent_by"],
-            actor=actor,
-            authority=values["authority"] or None,
-            on_behalf_of=values["on_behalf_of"] or None,
-            scope=scope,
-            expires_at=expires,
-            tool_version=__version__,
+            lambda: store.enroll(
+                values["name"],
+                templates,
+                hashes=read.pairs,
+                consent_by=values["consent_by"],
+                actor=actor,
+                authority=values["authority"] or None,
+                on_behalf_of=values["on_behalf_of"] or None,
+                scope=scope,
+                expires_at=expires,
+                tool_version=__version__,
+            )
         )
     except PersonError as exc:
         return await refuse("admin.persons.error.refused_store", 400, detail=str(exc))
-    spec = (await run_in_threadpool(service.ws.banks.get, bank_name(info.person_id))).spec()
+    return await _enrolled(request, who, info, templates, read, hash_data is not None)
+
+
+async def _enrolled(
+    request: Request,
+    who: SignedIn,
+    info: PersonInfo,
+    templates: list[np.ndarray],
+    read: HashLines,
+    with_hashes: bool,
+) -> Response:
+    """After an enrolment: the live matcher takes the person's bank, hashes and templates at
+    once, the retroactive search runs, and the person's page is the answer."""
+    service = request.app.state.service
+    banks = service.ws.banks
+    name = bank_name(info.person_id)
+    spec = (await run_in_threadpool(banks.get, name)).spec()
+    # The bank is new: what it holds is what this enrolment added.
+    added = await run_in_threadpool(banks.entries, name) if read.pairs else []
+    entries = [e.spec() for e in added]
     faces = [PersonTemplate(info.person_id, info.name, t) for t in templates]
     del templates
-    await run_in_threadpool(service.apply_in_place, lambda m: _add_person(m, spec, faces))
+    await run_in_threadpool(service.apply_in_place, lambda m: _add_person(m, spec, faces, entries))
     hits = await run_in_threadpool(
-        lambda: store.search_retroactive(
+        lambda: service.ws.persons.search_retroactive(
             info.person_id,
-            threshold=settings.face_match_threshold,
-            actor=actor,
+            threshold=service.ws.settings.face_match_threshold,
+            actor=who.principal.name,
             tool_version=__version__,
         )
     )
-    context = await _person_context(request, info.person_id, enrolled=True, hits=hits)
+    hashes = (
+        _hashes_result(len(added), len(read.pairs) - len(added), read.rejected, read.skipped)
+        if with_hashes
+        else None
+    )
+    context = await _person_context(
+        request, info.person_id, enrolled=True, hits=hits, hashes=hashes
+    )
     assert context is not None
     return page(request, "admin_person.html", context, who, status=201)
 
@@ -322,14 +424,7 @@ async def add_hashes(
         matcher.add_entries(specs)
 
     await run_in_threadpool(service.apply_in_place, add)
-    hashes = {
-        "added": len(report.added),
-        "duplicates": report.duplicates,
-        "rejected": [(n, r.removeprefix(f"line {n}: ")) for n, r in report.rejected[:SHOWN_LINES]],
-        "rejected_count": len(report.rejected),
-        "skipped": report.skipped[:SHOWN_LINES],
-        "skipped_count": len(report.skipped),
-    }
+    hashes = _hashes_result(len(report.added), report.duplicates, report.rejected, report.skipped)
     context = await _person_context(request, person_id, hashes=hashes)
     assert context is not None
     return page(request, "admin_person.html", context, who)
