@@ -18,6 +18,7 @@ from jikimi.cases.messages import (
     LANGUAGES,
     Message,
     appeal_outcome_message,
+    appeal_page,
     appeal_path,
     outcome_message,
     receipt_message,
@@ -158,7 +159,10 @@ def test_an_outcome_says_what_why_and_how_to_appeal() -> None:
     assert f"within {APPEAL_MONTHS} months" in m.text and "Art. 20" in m.text
     assert "until 28 February 2027" in m.text  # six months on, in a shorter month
     assert RECEIPT in m.text
-    assert "POST /v1/cases/12/appeals" in m.text
+    # The page first, for a person, the case number to enter named; then the API.
+    assert "appeal page of this service, /report/appeal?case=12," in m.text
+    assert "case number 12" in m.text
+    assert m.text.index("/report/appeal") < m.text.index("POST /v1/cases/12/appeals")
     body = json.loads(next(x for x in m.text.splitlines() if x.startswith("Body: "))[6:])
     assert set(body) == {"receipt", "reasons"} and body["receipt"] == RECEIPT
     assert TO not in m.text
@@ -167,8 +171,11 @@ def test_an_outcome_says_what_why_and_how_to_appeal() -> None:
 def test_the_appeal_address_comes_from_settings() -> None:
     m = outcome(appeal_url="https://trust.example.org/v1/cases/{case_id}/appeals")
     assert "POST https://trust.example.org/v1/cases/12/appeals" in m.text
+    assert "/report/appeal" not in m.text  # appeals go to the operator's address only
     assert appeal_path(5) == "/v1/cases/5/appeals"
     assert appeal_path(5, "https://x.example.org/appeal") == "https://x.example.org/appeal"
+    assert appeal_page(5) == "/report/appeal?case=5"
+    assert appeal_page(5, "https://x.example.org/appeal") is None
 
 
 @pytest.mark.parametrize(
@@ -286,6 +293,7 @@ def test_the_korean_variant_is_korean_and_polite() -> None:
     assert m.language == "ko" and HANGUL.search(m.subject)
     assert "6개월" in m.text and "제20조" in m.text and "2027년 2월 28일" in m.text
     assert "2026년 8월 31일 (월) 14:05 UTC" in m.text
+    assert "이의 제기 페이지(/report/appeal?case=12)" in m.text
     assert "- signature: 서명(성명)" in _all_korean()[2]
 
 

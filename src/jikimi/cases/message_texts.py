@@ -83,6 +83,17 @@ TEXTS: dict[Language, dict[str, str]] = {
             "Address: POST {url}\n"
             "Body: {body}"
         ),
+        "appeal_page": (
+            "The easiest way: open the appeal page of this service, {page}, and enter the "
+            "case number {case_id}, your receipt code and your reasons. You do not need an "
+            "account."
+        ),
+        "appeal_how_also": (
+            "Or send them from a program: make an HTTP POST request to the address below, with "
+            "your receipt code and your reasons as JSON.\n"
+            "Address: POST {url}\n"
+            "Body: {body}"
+        ),
         "appeal_reasons_placeholder": "<why the decision is wrong>",
         "appeal_outcome_subject": "Decision on your appeal (case {case_id})",
         "appeal_upheld": (
@@ -186,6 +197,16 @@ TEXTS: dict[Language, dict[str, str]] = {
             "보내는 방법: 아래 주소로 HTTP POST 요청을 보내고, 본문에 접수 번호와 이유를 JSON "
             "형식으로 담아 주십시오. 직접 하기 어려우시면 도움을 줄 수 있는 분께 이 안내를 "
             "전달하셔도 됩니다.\n"
+            "주소: POST {url}\n"
+            "본문: {body}"
+        ),
+        "appeal_page": (
+            "가장 쉬운 방법: 이 서비스의 이의 제기 페이지({page})를 열고 사건 번호 {case_id}, "
+            "접수 번호, 이유를 입력하십시오. 계정이 없어도 됩니다."
+        ),
+        "appeal_how_also": (
+            "프로그램으로 보내실 수도 있습니다. 아래 주소로 HTTP POST 요청을 보내고, 본문에 접수 "
+            "번호와 이유를 JSON 형식으로 담아 주십시오.\n"
             "주소: POST {url}\n"
             "본문: {body}"
         ),

@@ -35,9 +35,11 @@ from jikimi.model import Language, Message
 
 __all__ = [
     "APPEAL_MONTHS",
+    "APPEAL_PAGE",
     "LANGUAGES",
     "Message",
     "appeal_outcome_message",
+    "appeal_page",
     "appeal_path",
     "outcome_message",
     "receipt_message",
@@ -47,6 +49,8 @@ __all__ = [
 LANGUAGES: tuple[Language, ...] = ("en", "ko")
 #: DSA Art. 20(1): the internal complaint stays open "for a period of at least six months".
 APPEAL_MONTHS = 6
+#: The public appeal page (jikimi.console.pages.appeal): case number, receipt code, reasons.
+APPEAL_PAGE = "/report/appeal"
 
 
 # -- composing ---------------------------------------------------------------------------------
@@ -148,8 +152,9 @@ def outcome_message(
 ) -> Message:
     """The decision on the notifier's case and how to appeal it (DSA Art. 16(5), Art. 20):
     within six months, by sending the receipt code and reasons to ``appeal_url`` (``{case_id}``
-    in it is replaced; default ``/v1/cases/<id>/appeals``). ``escalate`` is a hand-over, not a
-    decision: nothing is sent, and asking is a ValueError."""
+    in it is replaced), or without it on the appeal page (:func:`appeal_page`) or to
+    ``/v1/cases/<id>/appeals``. ``escalate`` is a hand-over, not a decision: nothing is sent,
+    and asking is a ValueError."""
     if outcome not in ("remove", "restrict", "keep"):
         raise ValueError(
             f"outcome {outcome!r}: only remove, restrict and keep are sent (escalate is a "
@@ -193,11 +198,19 @@ def _given(value: str | None, lang: Language) -> str:
 
 
 def appeal_path(case_id: int, appeal_url: str | None = None) -> str:
-    """Where a notifier appeals: ``appeal_url`` with ``{case_id}`` filled in, or the API's own
-    ``/v1/cases/<id>/appeals``."""
+    """Where a notifier's appeal is POSTed: ``appeal_url`` with ``{case_id}`` filled in, or the
+    API's own ``/v1/cases/<id>/appeals``."""
     if not appeal_url:
         return f"/v1/cases/{case_id}/appeals"
     return appeal_url.replace("{case_id}", str(case_id))
+
+
+def appeal_page(case_id: int, appeal_url: str | None = None) -> str | None:
+    """The page where a person appeals without any tool, the case number filled in: this
+    service's own :data:`APPEAL_PAGE`, or ``None`` when ``appeal_url`` sends appeals elsewhere
+    (the operator's page then says how). Kept apart from :func:`appeal_path`, which is the
+    address of a POST with a JSON body."""
+    return None if appeal_url else f"{APPEAL_PAGE}?case={case_id}"
 
 
 def _appeal(
@@ -208,11 +221,19 @@ def _appeal(
     example = json.dumps(
         {"receipt": receipt, "reasons": t["appeal_reasons_placeholder"]}, ensure_ascii=False
     )
-    return [
+    heading = (
         t["appeal_heading"]
         + "\n"
-        + t["appeal_body"].format(months=APPEAL_MONTHS, until=until, receipt=receipt),
-        t["appeal_how"].format(url=appeal_path(case_id, appeal_url), body=example),
+        + t["appeal_body"].format(months=APPEAL_MONTHS, until=until, receipt=receipt)
+    )
+    url = appeal_path(case_id, appeal_url)
+    page = appeal_page(case_id, appeal_url)
+    if page is None:
+        return [heading, t["appeal_how"].format(url=url, body=example)]
+    return [
+        heading,
+        t["appeal_page"].format(page=page, case_id=case_id),
+        t["appeal_how_also"].format(url=url, body=example),
     ]
 
 

@@ -291,6 +291,20 @@ class CaseStore:
             counts = {case_id: count for case_id, count in rows}
             return [{**_case_json(c, now), "open_tasks": counts.get(c.id, 0)} for c in cases]
 
+    def state_for_receipt(self, case_id: int, receipt: str) -> str | None:
+        """The state of case ``case_id`` when ``receipt`` is the receipt of a notice on it, else
+        ``None`` (no such case and a receipt from elsewhere alike): a notifier's standing to
+        appeal, asked the same way by ``POST /v1/cases/{id}/appeals`` and the appeal page."""
+        if not receipt:
+            return None
+        with self._sessions() as session:
+            state = session.scalar(
+                select(Case.state)
+                .join(Notice, Notice.case_id == Case.id)
+                .where(Case.id == case_id, Notice.receipt == receipt)
+            )
+            return str(state) if state is not None else None
+
     def get(self, case_id: int, *, now: datetime) -> dict[str, Any] | None:
         """A case with its notices (as received), locators and items."""
         with self._sessions() as session:

@@ -14,6 +14,7 @@ from jikimi.console.pages import (
     admin_persons,
     admin_policy,
     admin_users,
+    appeal,
     case,
     dashboard,
     media,
@@ -38,6 +39,7 @@ CONSOLE_MODULES = (
     signin,
     dashboard,
     report,
+    appeal,
     admin,
     admin_banks,
     admin_persons,
@@ -58,6 +60,7 @@ PUBLIC_CONSOLE_ROUTES = frozenset(
         "/console/login",
         "/console/language",
         "/report",  # the public takedown form (GET, POST)
+        "/report/appeal",  # the public appeal page (GET, POST)
     }
 )
 

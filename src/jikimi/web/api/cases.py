@@ -304,9 +304,9 @@ async def appeal(case_id: RowId, body: AppealIn, request: Request) -> dict[str, 
         )
         filed_by = who.name
     else:
-        case = service.cases.get(case_id, now=service.now())
-        receipts = {n["receipt"] for n in case["notices"]} if case else set()
-        if not body.receipt or body.receipt not in receipts:
+        receipt = body.receipt or ""
+        state = await run_in_threadpool(service.cases.state_for_receipt, case_id, receipt)
+        if state is None:
             raise Problem(
                 401,
                 "unauthenticated",
@@ -314,7 +314,7 @@ async def appeal(case_id: RowId, body: AppealIn, request: Request) -> dict[str, 
                 "send the receipt of your notice on this case, or a platform token",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        filed_by = f"notifier:{body.receipt[:13]}"
+        filed_by = f"notifier:{receipt[:13]}"
     appeal_id = await run_in_threadpool(
         partial(service.appeal, case_id, reasons=body.reasons, filed_by=filed_by)
     )
