@@ -24,6 +24,7 @@ Every message says what was wrong and what to do about it::
     │   ├── BankExists
     │   └── EntryNotFound
     ├── ImportFormatError         a bad line in an imported hash list (carries ``line``)
+    ├── ExportError               a Telegram export that cannot be opened (no result.json)
     ├── CustodyError              the custody log does not verify
     ├── VaultError                a vault blob is missing, damaged, or under another key
     ├── PersonError               a protected-person operation failed
@@ -153,6 +154,12 @@ class ImportFormatError(JikimiError):
     def __init__(self, message: str, line: int) -> None:
         super().__init__(f"line {line}: {message}")
         self.line = line
+
+
+class ExportError(JikimiError):
+    """A Telegram Desktop export that cannot be read at all (no ``result.json`` where pointed,
+    an HTML-only export); the message says what to point at. Problems inside a readable export
+    are yielded as data by :func:`jikimi.connectors.telegram_export.read_export`."""
 
 
 class CustodyError(JikimiError):
