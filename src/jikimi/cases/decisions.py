@@ -147,25 +147,18 @@ class DecisionStore:
                 reversed=reversed_,
                 tasks=tasks,
             )
-            if reversed_ and on_reverse is not None and items:
-                on_reverse(session, decision.id, items)
-            elif also is not None and items:
-                also(session, decision.id, items)
-            decided = Decided(
-                decision.id,
-                case_id,
-                case.state,
-                decision.statement,
-                [i.id for i in items],
-                _media(session, items),
+            return _finish(
+                session,
+                case,
+                decision,
+                items,
+                on_reverse if reversed_ else also,
+                after,
                 appeal_id=appeal.id if appeal else None,
                 appeal_outcome=appeal.outcome if appeal else None,
                 reversed=reversed_,
                 tasks=tasks,
             )
-            if after is not None:
-                after(session, decided)
-            return decided
 
     def resolve_task(
         self,
@@ -196,29 +189,14 @@ class DecisionStore:
             items = []
             if ruling.outcome == "remove":
                 items = with_identical_copies(session, [task.item_id])
-            for item in items:
-                if item.case_id is None:
-                    item.case_id = case.id
             decision = self._record(session, case, ruling, actor, now, items)
             task.state = "kept" if ruling.outcome == "keep" else "removed"
             task.resolved_by, task.resolved_at, task.decision_id = actor, now, decision.id
             tasks = self._open_tasks(session, case, items, now)
             self._event(session, case, decision, items, actor, task_id=task.id, tasks=tasks)
-            if also is not None and items:
-                also(session, decision.id, items)
-            decided = Decided(
-                decision.id,
-                case_id,
-                case.state,
-                decision.statement,
-                [i.id for i in items],
-                _media(session, items),
-                tasks=tasks,
-                task_id=task.id,
+            return _finish(
+                session, case, decision, items, also, after, tasks=tasks, task_id=task.id
             )
-            if after is not None:
-                after(session, decided)
-            return decided
 
     def assign(
         self, case_id: int, assignee: str | None, *, actor: str, now: datetime, force: bool = False
@@ -426,6 +404,33 @@ class DecisionStore:
             territorial_scope=ruling.territorial_scope,
             content_language=ruling.content_language,
         )
+
+
+def _finish(
+    session: Session,
+    case: Case,
+    decision: Decision,
+    items: list[Item],
+    enqueue: Enqueue | None,
+    after: After | None,
+    **extra: Any,
+) -> Decided:
+    """The end of a decision's transaction: its effects (``enqueue``), what it decided, and
+    what else must happen in the same transaction (``after``: notifications)."""
+    if enqueue is not None and items:
+        enqueue(session, decision.id, items)
+    decided = Decided(
+        decision.id,
+        case.id,
+        case.state,
+        decision.statement,
+        [i.id for i in items],
+        _media(session, items),
+        **extra,
+    )
+    if after is not None:
+        after(session, decided)
+    return decided
 
 
 def _case(session: Session, case_id: int) -> Case:

@@ -15,12 +15,13 @@ from typing import Any
 from fastapi import Depends, Request
 from sqlalchemy import case as when
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from jikimi.accounts.roles import Permission, Principal
 from jikimi.console.facts import case_facts
 from jikimi.console.i18n import catalog
 from jikimi.console.sessions import SignedIn
-from jikimi.console.web import ConsoleForbidden, signed_in
+from jikimi.console.web import ConsoleForbidden, form, signed_in
 from jikimi.store.models import Case
 
 __all__ = [
@@ -74,6 +75,19 @@ def visible(case: Mapping[str, Any] | None, who: Principal) -> bool:
     if case is None:
         return False
     return not case["suspected_minor"] or who.can(Permission.MINORS_VIEW)
+
+
+async def posted_to_case(
+    request: Request, who: SignedIn, case_id: int, needs: Permission
+) -> tuple[dict[str, str], dict[str, Any] | None]:
+    """A form posted from a case page: its fields (CSRF checked), after the permission the
+    action ``needs`` (403 without it), and the case, or None when the user may not see it."""
+    fields = await form(request, who)
+    if not who.principal.can(needs):
+        raise ConsoleForbidden(who, (needs,))
+    service = request.app.state.service
+    case = await run_in_threadpool(lambda: service.cases.get(case_id, now=service.now()))
+    return fields, case if visible(case, who.principal) else None
 
 
 def minors_filter(who: Principal) -> bool | None:

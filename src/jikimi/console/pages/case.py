@@ -27,7 +27,7 @@ from jikimi.console.i18n import catalog
 from jikimi.console.pages.queues import LAW_HINTS
 from jikimi.console.pages.wellness import store
 from jikimi.console.sessions import SignedIn
-from jikimi.console.web import ConsoleForbidden, form, language_of, render
+from jikimi.console.web import language_of, render
 from jikimi.console.wellness import WellnessStore
 from jikimi.errors import CaseError, CaseNotFound, StatementError
 
@@ -333,14 +333,11 @@ def _after(
 async def decide(
     case_id: int, request: Request, who: SignedIn = Depends(review.case_reader)
 ) -> Response:
-    fields = await form(request, who)
-    if not who.principal.can(Permission.CASES_DECIDE):
-        raise ConsoleForbidden(who, (Permission.CASES_DECIDE,))
+    fields, case = await review.posted_to_case(request, who, case_id, Permission.CASES_DECIDE)
+    if case is None:
+        return _not_found(request, who)
     service = request.app.state.service
     lang = language_of(request, who)
-    case = await run_in_threadpool(lambda: service.cases.get(case_id, now=service.now()))
-    if not review.visible(case, who.principal):
-        return _not_found(request, who)
     values = {k: fields.get(k, "")[: MAX_REASONS + 1] for k in FIELDS}
     ruling, problems = _ruling(fields, OUTCOMES)
     if ruling is None:
@@ -378,14 +375,11 @@ async def resolve_task(
 ) -> Response:
     """Resolve a near-duplicate review task: remove (or restrict) that item and its identical
     copies with a statement of reasons, or keep it."""
-    fields = await form(request, who)
-    if not who.principal.can(Permission.CASES_DECIDE):
-        raise ConsoleForbidden(who, (Permission.CASES_DECIDE,))
+    fields, case = await review.posted_to_case(request, who, case_id, Permission.CASES_DECIDE)
+    if case is None:
+        return _not_found(request, who)
     service = request.app.state.service
     lang = language_of(request, who)
-    case = await run_in_threadpool(lambda: service.cases.get(case_id, now=service.now()))
-    if not review.visible(case, who.principal):
-        return _not_found(request, who)
     ruling, problems = _ruling(fields, TASK_OUTCOMES)
     if ruling is None:
         text = "; ".join(p for ps in _translate(problems, lang).values() for p in ps)
@@ -411,13 +405,10 @@ async def assignment(
     case_id: int, request: Request, who: SignedIn = Depends(review.case_reader)
 ) -> Response:
     """Claim the case (``claim=1``) or release it (``claim=0``), then back to the page."""
-    fields = await form(request, who)
-    if not who.principal.can(Permission.CASES_DECIDE):
-        raise ConsoleForbidden(who, (Permission.CASES_DECIDE,))
-    service = request.app.state.service
-    case = await run_in_threadpool(lambda: service.cases.get(case_id, now=service.now()))
-    if not review.visible(case, who.principal):
+    fields, case = await review.posted_to_case(request, who, case_id, Permission.CASES_DECIDE)
+    if case is None:
         return _not_found(request, who)
+    service = request.app.state.service
     claim = fields.get("claim") == "1"
     back = review.back_path(fields.get("back"), f"/console/cases/{case_id}")
     try:

@@ -43,7 +43,6 @@ from jikimi.console.sessions import SignedIn
 from jikimi.console.web import (
     SECURITY_HEADERS,
     ConsoleForbidden,
-    form,
     language_of,
     permitted,
 )
@@ -135,13 +134,10 @@ async def reveal(
     case_id: int, request: Request, who: SignedIn = Depends(review.case_reader)
 ) -> Response:
     """Reveal one original of the case: logged, then a single-use grant to fetch it."""
-    fields = await form(request, who)
-    if not who.principal.can(Permission.MEDIA_VIEW):
-        raise ConsoleForbidden(who, (Permission.MEDIA_VIEW,))
+    fields, case = await review.posted_to_case(request, who, case_id, Permission.MEDIA_VIEW)
     service = request.app.state.service
     sha256 = fields.get("media", "")
-    case = await run_in_threadpool(lambda: service.cases.get(case_id, now=service.now()))
-    if not review.visible(case, who.principal) or not _SHA256.fullmatch(sha256):
+    if case is None or not _SHA256.fullmatch(sha256):
         return _answer(request, who, 404, "casepage.reveal.not_found")
     assert case is not None
     if sha256 not in await run_in_threadpool(_case_media, service, case):
