@@ -25,6 +25,7 @@ Every message says what was wrong and what to do about it::
     │   └── EntryNotFound
     ├── ImportFormatError         a bad line in an imported hash list (carries ``line``)
     ├── ExportError               a Telegram export that cannot be opened (no result.json)
+    ├── IndexesLoading            a lookup before the match indexes are loaded (503, retry)
     ├── CustodyError              the custody log does not verify
     ├── VaultError                a vault blob is missing, damaged, or under another key
     ├── PersonError               a protected-person operation failed
@@ -154,6 +155,10 @@ class ImportFormatError(JikimiError):
     def __init__(self, message: str, line: int) -> None:
         super().__init__(f"line {line}: {message}")
         self.line = line
+
+
+class IndexesLoading(JikimiError, RuntimeError):
+    """A lookup before the match indexes finished loading (a server just started): retry."""
 
 
 class ExportError(JikimiError):

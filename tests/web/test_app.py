@@ -180,3 +180,17 @@ def test_ids_outside_what_the_store_holds_are_refused_not_crashed_on(
     ):
         r = client.request(method, url, headers=admin)
         assert r.status_code == 422, (method, url, r.status_code)
+
+
+def test_a_check_before_the_indexes_load_is_503_with_retry_after(
+    service: Service, tokens: dict[str, str]
+) -> None:
+    app = create_app(service, start=False)  # nothing loads the indexes
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get(
+            "/v1/match",
+            params={"signal_type": "md5", "value": "d41d8cd98f00b204e9800998ecf8427e"},
+            headers=bearer(tokens["platform"]),
+        )
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert r.json()["type"].endswith("not-ready")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from jikimi.errors import IndexesLoading
 from jikimi.matching.matcher import Matcher
 from jikimi.model import BankSpec, Match, MediaSignals
 
@@ -32,14 +33,15 @@ class LiveMatcher:
 
     @contextmanager
     def read(self) -> Iterator[Matcher]:
-        """The current matcher, for lookups; raises ``RuntimeError`` before the first load."""
+        """The current matcher, for lookups; :class:`~jikimi.errors.IndexesLoading` before the
+        first load."""
         with self._cond:
             while self._writer or self._writers_waiting:
                 self._cond.wait()
             self._readers += 1
         try:
             if self._matcher is None:
-                raise RuntimeError("the match indexes are still loading")
+                raise IndexesLoading("the match indexes are still loading; retry in a few seconds")
             yield self._matcher
         finally:
             with self._cond:
@@ -52,7 +54,7 @@ class LiveMatcher:
         """The current matcher, for changes in place (add, withdraw)."""
         with self._exclusive():
             if self._matcher is None:
-                raise RuntimeError("the match indexes are still loading")
+                raise IndexesLoading("the match indexes are still loading; retry in a few seconds")
             yield self._matcher
 
     def swap(self, matcher: Matcher, *, unless: Callable[[], bool] | None = None) -> bool:

@@ -68,6 +68,7 @@ _STATUS: tuple[tuple[type[errors.JikimiError], int, str, str], ...] = (
     (errors.PersonNotFound, 404, "not-found", "Not found"),
     (errors.CaseNotFound, 404, "not-found", "Not found"),
     (errors.CaseError, 409, "conflict", "Not possible in this state"),
+    (errors.IndexesLoading, 503, "not-ready", "Starting up"),
     (errors.BankExists, 409, "conflict", "Already exists"),
     (errors.UserExists, 409, "conflict", "Already exists"),
     (errors.OutboxError, 409, "conflict", "Not possible in this state"),
@@ -86,6 +87,8 @@ def problem_for(exc: errors.JikimiError) -> Problem:
     for cls, status, code, title in _STATUS:
         if isinstance(exc, cls):
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            if status == 503:
+                headers = {"Retry-After": "5"}
             extra = {"problems": exc.problems} if isinstance(exc, errors.StatementError) else {}
             return Problem(status, code, title, str(exc), headers=headers, **extra)
     raise AssertionError("JikimiError is in the table")  # pragma: no cover
