@@ -20,7 +20,15 @@ from jikimi import __version__
 from jikimi.evidence.custody import CustodyLog
 from jikimi.model import Verdict
 from jikimi.store.db import write_session
-from jikimi.store.models import Case, Item, ItemMedia, MediaRecord, VerdictRecord, utcnow
+from jikimi.store.models import (
+    Case,
+    Item,
+    ItemLink,
+    ItemMedia,
+    MediaRecord,
+    VerdictRecord,
+    utcnow,
+)
 
 DEFAULT_REVIEW_QUEUE = "review"
 AUTO_REMOVED_QUEUE = "auto_removed"
@@ -40,6 +48,21 @@ class NewItem:
     text: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     external_id: str | None = None
+    # The platform's own record, verbatim (evidence); links into the propagation graph.
+    raw: str | None = None
+    links: tuple[ItemEdge, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemEdge:
+    """An edge of the propagation graph: ``kind`` is forwarded_from, reply_to or via_bot;
+    a message is named by ``chat_id``/``message_id``, an actor by ``actor``."""
+
+    kind: str
+    chat_id: str | None = None
+    message_id: str | None = None
+    actor: str | None = None
+    label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +126,21 @@ class ItemStore:
                 submitted_by=item.submitted_by,
                 case_id=case.id if case else None,
                 external_id=item.external_id,
+                raw=item.raw,
             )
             session.add(row)
             session.flush()
+            for edge in item.links:
+                session.add(
+                    ItemLink(
+                        item_id=row.id,
+                        kind=edge.kind,
+                        chat_id=edge.chat_id,
+                        message_id=edge.message_id,
+                        actor=edge.actor,
+                        label=edge.label,
+                    )
+                )
             for position, link in enumerate(media):
                 session.add(
                     ItemMedia(

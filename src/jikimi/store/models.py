@@ -560,10 +560,34 @@ class Item(Base):
     case_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("cases.id"), index=True)
     # The caller's own id for this item; a repeated POST with it returns the first item.
     external_id: Mapped[str | None] = mapped_column(String(200))
+    # The platform's own record of the item (a Telegram export's message JSON), byte for byte
+    # as received: evidence, never re-serialised.
+    raw: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("uq_items_external", "submitted_by", "external_id", unique=True),
         Index("ix_items_location", "platform", "chat_id", "message_id"),
+    )
+
+
+class ItemLink(Base):
+    """One edge of the propagation graph: this item was forwarded from, replied to, or posted
+    via someone or something. ``chat_id``/``message_id`` name a message (reply_to), ``actor`` a
+    typed actor such as ``channel1234`` or a bot's username (forwarded_from, via_bot)."""
+
+    __tablename__ = "item_links"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("items.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str | None] = mapped_column(String(200))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    label: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_item_links_target", "kind", "chat_id", "message_id"),
+        Index("ix_item_links_actor", "kind", "actor"),
     )
 
 
@@ -627,6 +651,17 @@ class OutboxRecord(Base):
     delivered_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+
+class Checkpoint(Base):
+    """A named position that must survive restarts: a bot's next update offset, an exchange's
+    sync checkpoint, an export's progress. Moved only after the data before it is recorded."""
+
+    __tablename__ = "checkpoints"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 GENESIS_HASH = "0" * 64
