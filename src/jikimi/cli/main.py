@@ -24,6 +24,7 @@ from jikimi.cli import (
     scan,
     serve,
     user,
+    watch,
 )
 from jikimi.errors import JikimiError
 
@@ -58,6 +59,7 @@ def build_app() -> typer.Typer:
     app.add_typer(custody.build(), name="custody")
     models.register(app)
     serve.register(app)
+    watch.register(app)
     demo.register(app)
     app.add_typer(user.build(), name="user")
     return app
