@@ -12,12 +12,16 @@ catch the other by accident::
     │   ├── RateLimited       429 (``retry_after`` seconds, from ``Retry-After`` or the problem)
     │   └── NoticeIncomplete  422 ``incomplete-notice`` (``missing``, ``invalid``, ``receipt``,
     │                         ``notice_id``): the notice was recorded all the same
-    └── JikimiUnavailable     no answer: connection refused, timeout, TLS, reset
+    ├── JikimiUnavailable     no answer: connection refused, timeout, TLS, reset
+    └── InvalidWebhook        a webhook request whose signature does not hold
 
 The client never retries: retries are the caller's business. :meth:`JikimiClient.ingest` is
 safe to retry when the item carries an ``external_id``: a repeat returns the first item with
 ``created=False``. The token is sent in the ``Authorization`` header only and never appears in
 ``repr()`` or in an error message.
+
+Decisions come back to the platform as signed webhooks (docs/actions.md):
+:func:`verify_webhook` checks a request's signature and returns its event.
 """
 
 from __future__ import annotations
@@ -37,10 +41,13 @@ from typing import Any, BinaryIO, Protocol
 
 import httpx
 
+from jikimi.webhook_signature import DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER, verify_signature
+
 __all__ = [
     "ClientError",
     "HTTPClient",
     "Ingested",
+    "InvalidWebhook",
     "Item",
     "JikimiAPIError",
     "JikimiClient",
@@ -48,6 +55,7 @@ __all__ = [
     "Media",
     "NoticeIncomplete",
     "RateLimited",
+    "verify_webhook",
 ]
 
 PROBLEM_PREFIX = "urn:jikimi:problem:"
@@ -109,6 +117,11 @@ class NoticeIncomplete(JikimiAPIError):
 class JikimiUnavailable(ClientError):
     """No answer from the service (connection refused, timeout, reset). Whether a request that
     was sent took effect is unknown: retry ``ingest`` with the same ``external_id``."""
+
+
+class InvalidWebhook(ClientError):
+    """A webhook request that is not from this Jikimi (wrong secret), was altered, or is older
+    than the tolerance (a replay). Answer it 400 and do not act on it."""
 
 
 @dataclass(frozen=True)
@@ -362,3 +375,34 @@ def _retry_after(value: str | None) -> float | None:
         except (TypeError, ValueError, IndexError):
             return None
     return max(seconds, 0.0) if seconds == seconds else None  # NaN is no answer
+
+
+def verify_webhook(
+    body: bytes,
+    signature: str | None,
+    secret: str,
+    *,
+    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
+) -> dict[str, Any]:
+    """The event of a webhook request from Jikimi, once its signature holds.
+
+    ``body`` is the raw request body (before any parsing), ``signature`` the value of its
+    ``Jikimi-Signature`` header. The event is ``{"id", "event", "created_at", "target",
+    "payload"}``; deliveries repeat until answered 2xx, so act once per ``id`` (also sent as
+    ``Idempotency-Key``). Raises :class:`InvalidWebhook` when the signature is missing, wrong
+    or older than ``tolerance_seconds``.
+    """
+    if not signature:
+        raise InvalidWebhook(f"the request has no {SIGNATURE_HEADER} header")
+    if not verify_signature(body, signature, secret, tolerance_seconds=tolerance_seconds):
+        raise InvalidWebhook(
+            f"the {SIGNATURE_HEADER} header does not sign this body with this secret "
+            f"within {tolerance_seconds} s (altered, replayed, or another secret)"
+        )
+    try:
+        event = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidWebhook(f"the signed body is not JSON ({exc})") from None
+    if not isinstance(event, dict):
+        raise InvalidWebhook("the signed body is not a JSON object")
+    return event

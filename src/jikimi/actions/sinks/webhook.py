@@ -9,7 +9,8 @@ identical on every attempt. Headers: ``Content-Type: application/json``, ``Idemp
 (the same key: a receiver drops repeats), ``Jikimi-Event`` (the action), ``Jikimi-Attempt``, and
 ``Jikimi-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>``, the scheme
 Stripe made common: the timestamp is signed with the body, so a receiver that refuses old
-timestamps (:func:`verify_signature`, 5 minutes by default) refuses replays. A receiver
+timestamps (:func:`jikimi.webhook_signature.verify_signature`, 5 minutes by default) refuses
+replays. A receiver
 verifies the raw body bytes, before parsing them.
 
 Outcomes: 2xx delivered; 408, 429 (``Retry-After`` honoured), 5xx, timeouts and connection
@@ -19,8 +20,6 @@ URL is never put into an error message: webhook URLs often carry a token.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from jikimi.actions.effects import canonical_json
 from jikimi.actions.outbox import OutboxEntry
 from jikimi.actions.sinks.base import parse_retry_after, redact_logs
 from jikimi.errors import SinkError
+from jikimi.webhook_signature import SIGNATURE_HEADER, sign, verify_signature
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -43,55 +43,10 @@ __all__ = [
     "webhook_body",
 ]
 
-SIGNATURE_HEADER = "Jikimi-Signature"
-SIGNATURE_SCHEME = "v1"
-DEFAULT_TOLERANCE_SECONDS = 300
 RESPONSE_KEEP_BYTES = 4_096
 _SNIPPET_CHARS = 200
 # Shorter URL parts are not worth hiding (and hiding them would mangle unrelated log lines).
 _SECRET_MIN_CHARS = 8
-
-
-def sign(body: bytes, secret: str, timestamp: int) -> str:
-    """The ``Jikimi-Signature`` value for ``body`` sent at ``timestamp`` (unix seconds)."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},{SIGNATURE_SCHEME}={digest.hexdigest()}"
-
-
-def verify_signature(
-    body: bytes,
-    header: str,
-    secret: str,
-    *,
-    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
-    now: float | None = None,
-) -> bool:
-    """True if ``header`` signs ``body`` with ``secret`` and its timestamp is within
-    ``tolerance_seconds`` of ``now``. Compares in constant time; several ``v1=`` values (a
-    secret being rotated) are accepted if any one matches."""
-    timestamp: int | None = None
-    candidates: list[str] = []
-    for part in header.split(","):
-        key, sep, value = part.strip().partition("=")
-        if not sep:
-            return False
-        if key == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                return False
-        elif key == SIGNATURE_SCHEME:
-            candidates.append(value)
-    if timestamp is None or not candidates:
-        return False
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > tolerance_seconds:
-        return False
-    expected = sign(body, secret, timestamp).rpartition("=")[2]
-    matched = False
-    for candidate in candidates:  # no early exit: the time taken says nothing
-        matched |= hmac.compare_digest(candidate.encode(), expected.encode())
-    return matched
 
 
 def webhook_body(entry: OutboxEntry) -> bytes:
