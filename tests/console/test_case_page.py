@@ -23,6 +23,7 @@ from tests.console.review_support import (
 )
 from tests.web.helpers import bearer, jpeg
 
+from jikimi.store.items_repo import ItemEdge, NewItem
 from jikimi.web.service import Service
 
 
@@ -243,3 +244,32 @@ def test_no_text_is_left_untranslated(
     post_form(console, "/console/language", {"language": language, "back": "/console"}, "/console")
     html = console.get("/console/wellness").text
     assert 'id="organisation-form"' in html and not UNTRANSLATED.findall(html)
+
+
+def test_where_an_item_came_from_is_shown(console: TestClient, service: Service) -> None:
+    service.ingest(
+        NewItem(
+            platform="telegram",
+            submitted_by="exporter",
+            chat_id="-1002",
+            message_id="40",
+            author_id="user77",
+            text="look",
+            links=(
+                ItemEdge("forwarded_from", actor="channel555", label="Deepfake room"),
+                ItemEdge("reply_to", chat_id="-1002", message_id="39"),
+                ItemEdge("via_bot", actor="@facemagic_bot"),
+            ),
+        ),
+        [],
+        text=None,
+        signals=(),
+        actor="exporter",
+    )
+    case_id = takedown(console, "https://t.me/c/2/40")
+    as_user(console, "moderator")
+    html = console.get(f"/console/cases/{case_id}").text
+    assert "Author</dt><dd><code>user77</code>" in html
+    assert "Forwarded from</dt><dd><code>channel555</code> · Deepfake room" in html
+    assert "Reply to</dt><dd><code>-1002/39</code>" in html
+    assert "Posted via bot</dt><dd><code>@facemagic_bot</code>" in html

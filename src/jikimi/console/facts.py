@@ -30,6 +30,7 @@ from jikimi.store.models import (
     Bank,
     Case,
     Item,
+    ItemLink,
     ItemMedia,
     MatchRecord,
     MediaRecord,
@@ -114,6 +115,16 @@ class MediaFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkFacts:
+    """Where an item came from: ``kind`` is forwarded_from, reply_to or via_bot; ``target``
+    names the actor or message, ``label`` its display name when known."""
+
+    kind: str
+    target: str
+    label: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ItemFacts:
     id: int
     case_id: int | None
@@ -126,6 +137,8 @@ class ItemFacts:
     received_at: datetime
     media: tuple[MediaFacts, ...]
     verdict: dict[str, Any] | None  # the latest: outcome, reasons, suspected_minor, automated
+    author_id: str | None = None
+    links: tuple[LinkFacts, ...] = ()
 
     @property
     def suspected_minor(self) -> bool:
@@ -291,6 +304,7 @@ def items_facts(session: Session, item_ids: Sequence[int]) -> dict[int, ItemFact
     rows = session.scalars(select(Item).where(Item.id.in_(item_ids)).order_by(Item.id)).all()
     media = _media(session, [r.id for r in rows])
     verdicts = _verdicts(session, [r.id for r in rows])
+    links = _links(session, [r.id for r in rows])
     return {
         r.id: ItemFacts(
             id=r.id,
@@ -304,9 +318,24 @@ def items_facts(session: Session, item_ids: Sequence[int]) -> dict[int, ItemFact
             received_at=r.received_at,
             media=tuple(media.get(r.id, ())),
             verdict=verdicts.get(r.id),
+            author_id=r.author_id,
+            links=tuple(links.get(r.id, ())),
         )
         for r in rows
     }
+
+
+def _links(session: Session, item_ids: Sequence[int]) -> dict[int, list[LinkFacts]]:
+    """Each item's edges of the propagation graph, in the order they were recorded."""
+    out: dict[int, list[LinkFacts]] = {}
+    rows = session.scalars(
+        select(ItemLink).where(ItemLink.item_id.in_(item_ids)).order_by(ItemLink.id)
+    )
+    for link in rows:
+        message = "/".join(part for part in (link.chat_id, link.message_id) if part)
+        target = link.actor or message
+        out.setdefault(link.item_id, []).append(LinkFacts(link.kind, target, link.label))
+    return out
 
 
 def case_facts(session: Session, case_ids: Sequence[int]) -> dict[int, CaseFacts]:
