@@ -9,7 +9,7 @@ data cannot disagree.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -379,14 +379,81 @@ class BankStore:
             if entry is None or entry.bank_id != bank.id:
                 raise EntryNotFound(f"bank {name!r} has no entry {entry_id}")
             if entry.withdrawn_at is None:
-                entry.withdrawn_at = utcnow()
-                entry.withdrawn_by = actor
-                entry.withdraw_reason = reason
-                session.flush()
-                payload = {"entry_id": entry_id, "signal_type": entry.signal_type}
-                payload["reason"] = reason
-                self._event(session, "bank.entry_withdrawn", name, payload, actor)
+                self._tombstone(session, name, entry, actor=actor, reason=reason)
             return _entry_info(entry, name)
+
+    def _tombstone(
+        self,
+        session: Session,
+        bank: str,
+        entry: BankEntry,
+        *,
+        actor: str,
+        reason: str | None,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        entry.withdrawn_at = utcnow()
+        entry.withdrawn_by = actor
+        entry.withdraw_reason = reason
+        session.flush()
+        payload = {"entry_id": entry.id, "signal_type": entry.signal_type, "reason": reason}
+        payload.update(context or {})
+        self._event(session, "bank.entry_withdrawn", bank, payload, actor)
+
+    # -- inside a caller's transaction (exchanges commit entries with their checkpoint) -------
+
+    def add_in(
+        self,
+        session: Session,
+        name: str,
+        signals: Sequence[tuple[str, str]],
+        *,
+        actor: str,
+        source: str,
+        context: Mapping[str, Any] | None = None,
+    ) -> tuple[list[EntryInfo], list[EntryInfo]]:
+        """:meth:`add` inside ``session`` (committed by its owner), for already validated
+        values; returns (one entry per input, existing or new; the new entries only). The
+        custody event carries ``context`` (e.g. the exchange and page)."""
+        bank = _live_bank(session, name)
+        parsed = [ParsedLine(i, t, v) for i, (t, v) in enumerate(signals, start=1)]
+        results, new = self._insert(session, bank, parsed, actor=actor, source=source)
+        if new:
+            payload = _added_payload(new, len(parsed) - len(new), 0)
+            payload.update(context or {})
+            self._event(session, "bank.entries_added", name, payload, actor)
+        return results, new
+
+    def withdraw_in(
+        self,
+        session: Session,
+        name: str,
+        entry_ids: Iterable[int],
+        *,
+        actor: str,
+        reason: str,
+        context: Mapping[str, Any] | None = None,
+    ) -> list[EntryInfo]:
+        """:meth:`withdraw` of several entries inside ``session``; one custody event per entry,
+        as a withdrawal one at a time would leave. Returns the entries withdrawn now (ids
+        already withdrawn, or of another bank, are skipped)."""
+        bank = _live_bank(session, name)
+        ids = sorted(set(entry_ids))
+        done: list[EntryInfo] = []
+        for start in range(0, len(ids), CHUNK):
+            rows = session.scalars(
+                select(BankEntry)
+                .where(
+                    BankEntry.id.in_(ids[start : start + CHUNK]),
+                    BankEntry.bank_id == bank.id,
+                    BankEntry.withdrawn_at.is_(None),
+                )
+                .order_by(BankEntry.id)
+            ).all()
+            for entry in rows:
+                self._tombstone(session, name, entry, actor=actor, reason=reason, context=context)
+                done.append(_entry_info(entry, name))
+        return done
 
     def entries(
         self,
@@ -427,6 +494,22 @@ class BankStore:
         with self._sessions() as session:
             for entry_id, bank, signal_type, value in session.execute(query):
                 yield EntrySpec(entry_id, bank, signal_type, value)
+
+    def active_entry_ids(self, entry_ids: Collection[int]) -> set[int]:
+        """Those of ``entry_ids`` that are still active in a live bank (one indexed query)."""
+        if not entry_ids:
+            return set()
+        query = (
+            select(BankEntry.id)
+            .join(Bank, Bank.id == BankEntry.bank_id)
+            .where(
+                BankEntry.id.in_(sorted(entry_ids)),
+                BankEntry.withdrawn_at.is_(None),
+                Bank.deleted_at.is_(None),
+            )
+        )
+        with self._sessions() as session:
+            return set(session.scalars(query))
 
     def export(self, name: str, fmt: Literal["txt", "csv"]) -> Iterator[str]:
         """Lines (without newline) of the bank's active entries, streamed."""

@@ -664,4 +664,47 @@ class Checkpoint(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Exchange(Base):
+    """An outside source of bank entries (StopNCII, NCMEC, a file, a URL list) feeding its own
+    bank. ``config`` holds only non-secret settings; ``credentials`` is AES-GCM ciphertext
+    (see :mod:`jikimi.banks.exchanges.credentials`), or null when they come from the
+    environment."""
+
+    __tablename__ = "exchanges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    bank: Mapped[str] = mapped_column(String(200))
+    config: Mapped[dict[str, Any]]
+    credentials: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    last_sync_at: Mapped[datetime | None]
+    last_sync_status: Mapped[str | None] = mapped_column(String(16))
+    last_sync_error: Mapped[str | None] = mapped_column(Text)
+    last_sync_counts: Mapped[dict[str, Any] | None]
+
+
+class ExchangeRecord(Base):
+    """An upstream record (a StopNCII hash, an NCMEC entry, a list line) and one bank entry it
+    produced. Several records may share an entry (the same hash from two members): the entry
+    is withdrawn when its last record is withdrawn upstream. The rows mirror the upstream's
+    current state and are deleted with it; the entry's tombstone and custody keep history."""
+
+    __tablename__ = "exchange_records"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("exchanges.id"))
+    upstream_id: Mapped[str] = mapped_column(String(200))
+    entry_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bank_entries.id"), index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index(
+            "uq_exchange_records_upstream", "exchange_id", "upstream_id", "entry_id", unique=True
+        ),
+    )
+
+
 GENESIS_HASH = "0" * 64
