@@ -5,6 +5,12 @@ withdrawn through the API is in or out from the very next lookup and never seen 
 Writers go first: once one waits, new readers queue behind it, so a steady stream of lookups
 cannot starve a withdrawal. A rebuilt matcher (banks changed in another process) is swapped in
 whole, under the write lock.
+
+Changes made by another process (``jikimi bank withdraw``, ``jikimi exchange sync``, a second
+server worker) reach the indexes only when the service rebuilds them. So that a withdrawal
+made elsewhere still stops matching at the very next lookup, every lookup that found something
+passes its matches through ``confirm`` (the service asks the store which entries and persons
+are still active) before they count; lookups that found nothing cost nothing more.
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from jikimi.errors import IndexesLoading
 from jikimi.matching.matcher import Matcher
 from jikimi.model import BankSpec, Match, MediaSignals
 
+Confirm = Callable[[list[Match]], list[Match]]
+
 
 class LiveMatcher:
-    def __init__(self, matcher: Matcher | None = None) -> None:
+    def __init__(self, matcher: Matcher | None = None, *, confirm: Confirm | None = None) -> None:
         self._matcher = matcher
+        self._confirm = confirm
         self._cond = threading.Condition(threading.Lock())
         self._readers = 0
         self._writer = False
@@ -75,11 +84,19 @@ class LiveMatcher:
 
     def match_media(self, media: MediaSignals) -> list[Match]:
         with self.read() as matcher:
-            return matcher.match_media(media)
+            found = matcher.match_media(media)
+        return self.confirmed(found)
 
     def match_values(self, pairs: Sequence[tuple[str, str]]) -> list[list[Match]]:
         with self.read() as matcher:
-            return matcher.match_values(pairs)
+            found = matcher.match_values(pairs)
+        return [self.confirmed(matches) for matches in found]
+
+    def confirmed(self, matches: list[Match]) -> list[Match]:
+        """``matches`` less those the store no longer holds active (see the module doc)."""
+        if not matches or self._confirm is None:
+            return matches
+        return self._confirm(matches)
 
     def match_value(self, signal_type: str, value: str) -> list[Match]:
         return self.match_values([(signal_type, value)])[0]
@@ -121,4 +138,5 @@ class _LockedFaces:
 
     def match(self, faces: Sequence[tuple[Sequence[int], Any]]) -> list[Match]:
         with self._live.read() as matcher:
-            return matcher.faces.match(faces)
+            found = matcher.faces.match(faces)
+        return self._live.confirmed(found)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -469,6 +469,17 @@ class PersonStore:
                 for person, row in rows
                 if not _expired(person, now)
             ]
+
+    def active_ids(self, person_ids: Collection[str]) -> set[str]:
+        """Those of ``person_ids`` neither deleted nor expired: whose faces may still match."""
+        if not person_ids:
+            return set()
+        now = utcnow()
+        with self._sessions() as session:
+            people = session.scalars(
+                select(Person).where(Person.id.in_(sorted(person_ids)), Person.deleted_at.is_(None))
+            )
+            return {p.id for p in people if not _expired(p, now)}
 
     def _templates_of(self, session: Session, person_id: str) -> np.ndarray:
         rows = session.scalars(

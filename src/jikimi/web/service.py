@@ -39,7 +39,7 @@ from jikimi.errors import BankNotFound
 from jikimi.matching.live import LiveMatcher
 from jikimi.matching.matcher import Matcher
 from jikimi.media.limits import Limits
-from jikimi.model import Reason, Verdict
+from jikimi.model import Match, Reason, Verdict
 from jikimi.pipeline.cascade import Cascade, HashOptions, Step, default_plan
 from jikimi.pipeline.item import ItemAnalysis, ItemPipeline, Upload
 from jikimi.policy.holder import PolicyHolder
@@ -106,7 +106,7 @@ class Service:
         settings = ws.settings
         self.metrics = Metrics()
         self.registry = self.options.registry or load_registry(settings)
-        self.matcher = LiveMatcher()
+        self.matcher = LiveMatcher(confirm=self._still_active)
         self.policy = PolicyHolder(settings.policy_file, settings.policy_reload_seconds)
         self.items = ItemStore(ws.sessions, ws.custody)
         self.cases = CaseStore(ws.sessions, ws.custody)
@@ -159,6 +159,7 @@ class Service:
         cores_each = max(1, (os.cpu_count() or 2) // settings.serve_workers)
         self.cpu_limiter = anyio.CapacityLimiter(settings.check_threads or cores_each)
         self._stop = threading.Event()
+        self._wake = threading.Event()  # the index watcher looks now, not at its next round
         self._threads: list[threading.Thread] = []
         self._matcher_seq = -1
         self.load_error: str | None = None
@@ -177,6 +178,7 @@ class Service:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._wake.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
@@ -202,7 +204,28 @@ class Service:
             except Exception as exc:  # keep serving with the indexes we have; /readyz tells
                 self.load_error = f"{type(exc).__name__}: {exc}"
                 log.exception("rebuilding the match indexes failed")
-            self._stop.wait(self.options.watch_seconds)
+            self._wake.wait(self.options.watch_seconds)
+            self._wake.clear()
+
+    def _still_active(self, matches: list[Match]) -> list[Match]:
+        """The matches whose bank entry (or protected person) the store still holds active. A
+        withdrawal, bank deletion or consent withdrawal made by another process is not in the
+        indexes until the watcher rebuilds them; it must not match meanwhile, so every hit is
+        confirmed here, and a stale hit wakes the watcher."""
+        entries = {m.entry_id for m in matches if m.person is None}
+        persons = {m.person for m in matches if m.person is not None}
+        active_entries = self.ws.banks.active_entry_ids(entries)
+        active_persons = self.ws.persons.active_ids(persons)
+        kept = [
+            m
+            for m in matches
+            if (
+                m.person in active_persons if m.person is not None else m.entry_id in active_entries
+            )
+        ]
+        if len(kept) < len(matches):
+            self._wake.set()
+        return kept
 
     def refresh_matcher(self, *, force: bool = False) -> bool:
         """Rebuild the indexes if banks or persons changed since the last build."""
@@ -298,10 +321,13 @@ class Service:
         signals: Sequence[tuple[str, str]],
         actor: str,
         file_ids: Sequence[str] = (),
+        missing_media: Sequence[MediaLink] = (),
     ) -> tuple[RecordedItem, ItemAnalysis | None]:
         """Analyse and record an item: media, item, verdict, case, outbox effects.
         ``file_ids`` are the platform's ids of the media, in upload order; ids beyond the
-        uploads are media the caller could not fetch (recorded so copies can be found)."""
+        uploads are media the caller could not fetch (recorded so copies can be found).
+        ``missing_media``: media the item refers to but the caller does not have (an export
+        that did not save the file), recorded after the uploads with their ``error``."""
         if item.external_id is not None:
             existing = self.items.find_external(item.submitted_by, item.external_id)
             if existing is not None:
@@ -309,7 +335,7 @@ class Service:
         analysis = self.item_pipeline.analyze(uploads, text=text, signals=signals)
         self._observe(analysis, "items")
         links = [self._record_media(upload, result, actor) for upload, result in analysis.media]
-        links = _with_file_ids(links, file_ids)
+        links = [*_with_file_ids(links, file_ids), *missing_media]
         verdict = analysis.verdict
         assert verdict is not None
         target = Target(
