@@ -41,7 +41,8 @@ Every message says what was wrong and what to do about it::
     │   └── CaseNotFound
     ├── OutboxError               an outbox row that does not exist or is in the wrong state
     ├── StatementError            a decision that cannot become a DSA statement (``problems``)
-    └── SinkError                 a sink could not deliver (``retryable``, ``retry_after``)
+    ├── SinkError                 a sink could not deliver (``retryable``, ``retry_after``)
+    └── BotApiError               the Telegram bot's own Bot API call failed (``fatal``)
 """
 
 from __future__ import annotations
@@ -250,3 +251,24 @@ class SinkError(JikimiError):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+class BotApiError(JikimiError):
+    """A Bot API call of ``jikimi telegram-bot`` failed. ``fatal``: the bot cannot go on
+    (wrong token, a webhook or another poller in the way: the message says what to do);
+    ``retryable``: Telegram was unreachable or failing even after the call's own retries, so
+    the update is tried again later; neither: Telegram refused this call (a file too big to
+    fetch, say). ``code`` is the Bot API error code or HTTP status, when there was one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        fatal: bool = False,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.fatal = fatal
+        self.retryable = retryable

@@ -159,6 +159,22 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body the API accepts, in bytes (uploads included).",
     )
+    export_max_upload_bytes: int = Field(
+        default=2 * 1024**3,
+        ge=1024,
+        description="Largest zipped Telegram export POST /v1/exports accepts, in bytes.",
+    )
+    export_max_unpacked_bytes: int = Field(
+        default=8 * 1024**3,
+        ge=1024,
+        description="Most bytes an uploaded export zip may unpack to (each entry and all "
+        "together, counted as written).",
+    )
+    export_max_entries: int = Field(
+        default=500_000,
+        ge=1,
+        description="Most entries (files and folders) an uploaded export zip may hold.",
+    )
     check_fast_hash: bool = Field(
         default=True,
         description="POST /v1/check hashes a downscaled decode (within a few bits of exact PDQ, "
@@ -206,6 +222,24 @@ class Settings(BaseSettings):
     )
     telegram_api_url: str = Field(
         default="https://api.telegram.org", description="Base URL of the Telegram Bot API."
+    )
+    telegram_poll_seconds: int = Field(
+        default=30,
+        ge=0,
+        le=50,
+        description="Long-polling timeout of the bot's getUpdates, in seconds (0: short polls).",
+    )
+    telegram_max_download_bytes: int = Field(
+        default=20 * 1024**2,
+        ge=1,
+        le=2 * 1024**3,
+        description="Largest file the bot downloads; the Bot API serves at most 20 MB (a local "
+        "Bot API server more). Larger files are recorded by file id alone.",
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token to the bot's "
+        "webhook (never logged); needed by `jikimi telegram-bot --webhook`.",
     )
     smtp_host: str | None = Field(
         default=None,

@@ -8,6 +8,13 @@ describes. Implements ``getMe``, ``deleteMessage``, ``banChatMember``, ``unbanCh
 tests need: a wrong token is ``401 Unauthorized``, an unknown method ``404 Not Found``, a message
 that is not there ``400 Bad Request: message to delete not found``. Scripted failures
 (:meth:`FakeTelegram.fail`, e.g. 429 with ``parameters.retry_after``) come first.
+
+For the bot (``jikimi telegram-bot``): ``getUpdates`` with the real offset semantics (updates
+below ``offset`` are confirmed and dropped for good; with none pending the call waits up to
+``timeout`` seconds for one; 409 while a webhook is set), ``getFile`` (``file_path`` and
+``file_size``; ``400 Bad Request: file is too big`` above 20 MB), the download path
+``GET /file/bot<token>/<file_path>``, ``setWebhook``/``deleteWebhook``, and delays
+(:meth:`FakeTelegram.delay`) that make a client time out.
 """
 
 from __future__ import annotations
@@ -17,13 +24,16 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 TOKEN = "123456789:AAHfakeTokenForTestsOnly-x_yz0123456789"
 BOT_ID = 123456789
+BOT_USERNAME = "jikimi_bot"
+DOWNLOAD_LIMIT = 20 * 1024**2  # the cloud Bot API's getFile limit
+MAX_POLL_SECONDS = 50
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,27 @@ class Call:
     method: str
     params: dict[str, Any]
     content_type: str
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class FakeFile:
+    """A file the fake serves: ``file_size`` may claim more than ``content`` holds (a 25 MB
+    document without 25 MB of test data)."""
+
+    file_id: str
+    file_unique_id: str
+    content: bytes
+    file_size: int
+    file_path: str
+
+    def as_object(self) -> dict[str, Any]:
+        """The ``file_id``/``file_unique_id``/``file_size`` fields a message carries."""
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": self.file_size,
+        }
 
 
 class _Error(Exception):
@@ -50,8 +81,17 @@ class FakeTelegram:
         self.restricted: dict[tuple[int | str, int], dict[str, Any]] = {}
         self.sent: list[dict[str, Any]] = []
         self._script: list[tuple[str, int, dict[str, Any] | bytes]] = []
+        self._delays: list[tuple[str, float]] = []
         self._next_message_id = 1000
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # new updates, or stopping
+        self.updates: list[dict[str, Any]] = []  # pending: not yet confirmed by an offset
+        self.confirmed: list[int] = []  # update ids dropped by an offset, in order
+        self._next_update_id = 500_000
+        self.files: dict[str, FakeFile] = {}  # by file_id
+        self.downloads: list[str] = []  # file paths fetched, in order
+        self.webhook: dict[str, Any] | None = None
+        self._stopping = False
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,12 +104,21 @@ class FakeTelegram:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                status, data = fake._handle(self.path, self.headers.get("Content-Type", ""), body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                if self.path.startswith("/file/"):
+                    status, data, kind = fake._download(self.path)
+                else:
+                    status, data = fake._handle(
+                        self.path, self.headers.get("Content-Type", ""), body
+                    )
+                    kind = "application/json"
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the client gave up (a test of its timeout)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -120,6 +169,40 @@ class FakeTelegram:
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
+    def delay(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` wait ``seconds`` before answering (a client
+        with a shorter timeout sees a timeout)."""
+        with self._lock:
+            self._delays.extend([(method, seconds)] * times)
+
+    def add_file(
+        self, content: bytes, *, file_size: int | None = None, unique_id: str | None = None
+    ) -> FakeFile:
+        """A file to serve; ``unique_id`` repeats another file's (the same file sent again:
+        a new ``file_id``, the same ``file_unique_id``)."""
+        with self._lock:
+            n = len(self.files) + 1
+            fake = FakeFile(
+                file_id=f"BQACAgIAAxkBAAI{n:06d}",
+                file_unique_id=unique_id or f"AgADuniq{n:06d}",
+                content=content,
+                file_size=len(content) if file_size is None else file_size,
+                file_path=f"documents/file_{n}.bin",
+            )
+            self.files[fake.file_id] = fake
+            return fake
+
+    def push(self, kind: str, message: dict[str, Any]) -> int:
+        """An update of ``kind`` (message, channel_post, edited_message...) carrying
+        ``message``; its update_id. The message counts as posted (deleteMessage finds it)."""
+        with self._lock:
+            self._next_update_id += 1
+            update_id = self._next_update_id
+            self.updates.append({"update_id": update_id, kind: message})
+            self.messages.add((message["chat"]["id"], message["message_id"]))
+            self._changed.notify_all()
+            return update_id
+
     # -- the API --------------------------------------------------------------------------
 
     def _handle(self, path: str, content_type: str, body: bytes) -> tuple[int, bytes]:
@@ -137,6 +220,11 @@ class FakeTelegram:
             params.update(parse_qsl(body.decode()))
         with self._lock:
             self.calls.append(Call(method, params, content_type))
+            wait = next((i for i, (m, _) in enumerate(self._delays) if m == method), None)
+            seconds = self._delays.pop(wait)[1] if wait is not None else 0.0
+        if seconds:
+            time.sleep(seconds)
+        with self._lock:
             for i, (scripted, status, answer) in enumerate(self._script):
                 if scripted == method:
                     del self._script[i]
@@ -159,9 +247,75 @@ class FakeTelegram:
             "id": BOT_ID,
             "is_bot": True,
             "first_name": "Jikimi",
-            "username": "jikimi_bot",
+            "username": BOT_USERNAME,
             "can_join_groups": True,
         }
+
+    def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        # Called holding self._lock; self._changed.wait releases it while the poll waits.
+        if self.webhook is not None:
+            raise _Error(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use "
+                "deleteWebhook to delete the webhook first",
+            )
+        offset = int(params.get("offset") or 0)
+        if offset > 0:
+            self.confirmed += [u["update_id"] for u in self.updates if u["update_id"] < offset]
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, str):
+            allowed = json.loads(allowed)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), MAX_POLL_SECONDS)
+        while True:
+            pending = [u for u in self.updates if not allowed or _kind(u) in allowed]
+            left = deadline - time.monotonic()
+            if pending or left <= 0 or self._stopping:
+                return pending[:limit]
+            self._changed.wait(left)
+
+    def _m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file = self.files.get(str(params.get("file_id") or ""))
+        if file is None:
+            raise _Error(400, "Bad Request: invalid file_id")
+        if file.file_size > DOWNLOAD_LIMIT:
+            raise _Error(400, "Bad Request: file is too big")
+        return {**file.as_object(), "file_path": file.file_path}
+
+    def _download(self, path: str) -> tuple[int, bytes, str]:
+        prefix = f"/file/bot{self.token}/"
+        if not path.startswith(prefix):
+            return (
+                401,
+                b'{"ok":false,"error_code":401,"description":"Unauthorized"}',
+                "application/json",
+            )
+        file_path = path[len(prefix) :]
+        with self._lock:
+            self.downloads.append(file_path)
+            found = next((f for f in self.files.values() if f.file_path == file_path), None)
+        if found is None:
+            return (
+                404,
+                b'{"ok":false,"error_code":404,"description":"Not Found"}',
+                "application/json",
+            )
+        return 200, found.content, "application/octet-stream"
+
+    def _m_setWebhook(self, params: dict[str, Any]) -> bool:
+        url = params.get("url")
+        if not url:
+            self.webhook = None
+        elif not str(url).startswith("https://"):
+            raise _Error(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        else:
+            self.webhook = dict(params)
+        return True
+
+    def _m_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
 
     def _m_deleteMessage(self, params: dict[str, Any]) -> bool:
         chat_id = _chat_id(params)
@@ -210,6 +364,9 @@ class FakeTelegram:
             "date": int(time.time()),
             "text": text,
         }
+        reply = params.get("reply_parameters")
+        if isinstance(reply, dict):
+            message["reply_to_message"] = {"message_id": reply.get("message_id")}
         self.sent.append(message)
         self.messages.add((chat_id, self._next_message_id))
         return message
@@ -221,6 +378,9 @@ class FakeTelegram:
         return self
 
     def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._changed.notify_all()
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join(timeout=5)
@@ -229,6 +389,10 @@ class FakeTelegram:
 
 def _encode(status: int, answer: dict[str, Any]) -> tuple[int, bytes]:
     return status, json.dumps(answer).encode()
+
+
+def _kind(update: dict[str, Any]) -> str:
+    return next(k for k in update if k != "update_id")
 
 
 def _int(params: dict[str, Any], name: str) -> int:
@@ -260,3 +424,36 @@ def fake_telegram(token: str = TOKEN) -> Iterator[FakeTelegram]:
         yield fake
     finally:
         fake.stop()
+
+
+# -- messages as the Bot API sends them (https://core.telegram.org/bots/api#message) --------
+
+GROUP = {"id": -1001234567890, "title": "Class of 2026", "type": "supergroup"}
+MEMBER = {"id": 777, "is_bot": False, "first_name": "Min", "username": "min_j"}
+
+
+def message(
+    message_id: int,
+    *,
+    chat: dict[str, Any] | None = None,
+    sender: dict[str, Any] | None = None,
+    date: int = 1_764_000_000,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A message in ``chat`` (the supergroup by default) from ``sender`` (a member), with
+    ``fields`` (text, caption, photo, document, reply_to_message...)."""
+    out: dict[str, Any] = {"message_id": message_id, "date": date, "chat": chat or GROUP}
+    if sender is not None or "sender_chat" not in fields:
+        out["from"] = sender or MEMBER
+    out.update(fields)
+    return out
+
+
+def photo(*sizes: tuple[FakeFile, int, int]) -> list[dict[str, Any]]:
+    """A ``photo`` field: one PhotoSize per (file, width, height), smallest first as Telegram
+    sends them."""
+    return [{**f.as_object(), "width": w, "height": h} for f, w, h in sizes]
+
+
+def document(file: FakeFile, name: str = "file.jpg", mime: str = "image/jpeg") -> dict[str, Any]:
+    return {**file.as_object(), "file_name": name, "mime_type": mime}

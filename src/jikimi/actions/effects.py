@@ -42,6 +42,7 @@ __all__ = [
     "idempotency_key",
     "restore_effects",
     "routed_effect",
+    "telegram_user_id",
 ]
 
 MODES = ("dry_run", "live")
@@ -230,7 +231,7 @@ def _telegram_params(action: str, target: Target) -> tuple[dict[str, Any] | None
         return {"chat_id": chat_id, "message_id": message_id}, None
     if action == "warn_chat":
         return {"chat_id": chat_id, "text": WARNING_TEXT}, None
-    user_id = _int(target.author_id)
+    user_id = telegram_user_id(target.author_id)
     if user_id is None:
         return None, "author_id"
     if action == "ban_author":
@@ -247,6 +248,14 @@ def _int(value: str | None) -> int | None:
     if value is None or not _INT.fullmatch(value.strip()):
         return None
     return int(value)
+
+
+def telegram_user_id(value: str | None) -> int | None:
+    """A Telegram user's id from an author id: ``777`` or the typed ``user777`` that the
+    connectors record; ``None`` for a chat or channel posting (no member to ban)."""
+    if value is not None and value.startswith("user"):
+        value = value[len("user") :]
+    return _int(value)
 
 
 def _chat_id(value: str | None) -> int | str | None:

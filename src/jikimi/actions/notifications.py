@@ -115,6 +115,8 @@ def statement_effects(
 
 
 def _user_id(value: str | None) -> int | None:
+    if value is not None and value.startswith("user"):  # the connectors' typed author ids
+        value = value[len("user") :]
     if value is None or not value.strip().lstrip("-").isdigit():
         return None
     return int(value)

@@ -16,6 +16,7 @@ from jikimi.cli import (
     case,
     custody,
     demo,
+    exchange,
     hash,
     init,
     match,
@@ -23,6 +24,7 @@ from jikimi.cli import (
     person,
     scan,
     serve,
+    telegram_bot,
     user,
     watch,
 )
@@ -59,9 +61,11 @@ def build_app() -> typer.Typer:
     app.add_typer(custody.build(), name="custody")
     models.register(app)
     serve.register(app)
+    telegram_bot.register(app)
     watch.register(app)
     demo.register(app)
     app.add_typer(user.build(), name="user")
+    app.add_typer(exchange.build(), name="exchange")
     return app
 
 

@@ -202,7 +202,8 @@ class ItemStore:
             )
 
     def get(self, item_id: int) -> dict[str, Any] | None:
-        """The item with its media (signals and matches from the media records) and verdicts."""
+        """The item with its media (signals and matches from the media records), verdicts, its
+        platform record verbatim (``raw``) and its propagation edges (``links``)."""
         with self._sessions() as session:
             row = session.get(Item, item_id)
             if row is None:
@@ -214,6 +215,9 @@ class ItemStore:
                 select(VerdictRecord)
                 .where(VerdictRecord.item_id == item_id)
                 .order_by(VerdictRecord.id)
+            ).all()
+            edges = session.scalars(
+                select(ItemLink).where(ItemLink.item_id == item_id).order_by(ItemLink.id)
             ).all()
             media_rows = {
                 m.sha256: m
@@ -239,7 +243,24 @@ class ItemStore:
                 "case_id": row.case_id,
                 "media": [_media_json(ln, media_rows.get(ln.media_sha256 or "")) for ln in links],
                 "verdicts": [_verdict_json(v) for v in verdicts],
+                "raw": row.raw,
+                "links": [_link_json(e) for e in edges],
             }
+
+    def media_for_file_id(self, platform: str, file_id: str) -> str | None:
+        """The SHA-256 of media recorded under this platform file id (Telegram's
+        ``file_unique_id``), if any: a connector need not fetch the same file twice."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(ItemMedia.media_sha256)
+                .join(Item, Item.id == ItemMedia.item_id)
+                .where(
+                    Item.platform == platform,
+                    ItemMedia.file_id == file_id,
+                    ItemMedia.media_sha256.is_not(None),
+                )
+                .limit(1)
+            )
 
 
 def _existing(session: Session, submitted_by: str, external_id: str) -> RecordedItem | None:
@@ -293,6 +314,15 @@ def _media_json(link: ItemMedia, row: MediaRecord | None) -> dict[str, Any]:
             findings=dict(row.findings or {}),
             error=row.error,
         )
+    return out
+
+
+def _link_json(link: ItemLink) -> dict[str, Any]:
+    out = {"kind": link.kind}
+    for key in ("chat_id", "message_id", "actor", "label"):
+        value = getattr(link, key)
+        if value is not None:
+            out[key] = value
     return out
 
 

@@ -16,13 +16,13 @@ from fastapi import FastAPI
 from jikimi import __version__
 from jikimi.console.routes import mount_console
 from jikimi.web import docs_page
-from jikimi.web.api import admin, banks, cases, check, health, items, lookup
+from jikimi.web.api import admin, banks, cases, check, exchanges, exports, health, items, lookup
 from jikimi.web.middleware import BodyLimit, RequestMetrics
 from jikimi.web.problems import install_problem_handlers
 from jikimi.web.service import Service
 
 # The routers, in the order the API docs list them.
-API_MODULES = (health, check, items, banks, lookup, cases, admin)
+API_MODULES = (health, check, items, exports, banks, lookup, cases, admin, exchanges)
 
 # Routes anyone may call; every other route requires a token (a test enforces this list).
 PUBLIC_ROUTES = frozenset(
@@ -70,6 +70,11 @@ def create_app(service: Service, *, start: bool = True) -> FastAPI:
     app.include_router(docs_page.router)
     mount_console(app)
     # Outermost first: metrics see every answer, including a 413 from the size limit.
-    app.add_middleware(BodyLimit, limit=service.ws.settings.max_upload_bytes)
+    settings = service.ws.settings
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_upload_bytes,
+        routes={exports.PATH: (settings.export_max_upload_bytes, "export_max_upload_bytes")},
+    )
     app.add_middleware(RequestMetrics, metrics=service.metrics)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,29 +18,36 @@ class BodyTooLarge(Exception):
 
 class BodyLimit:
     """Refuses bodies over ``limit`` bytes with 413 before they are read whole: at once when
-    ``Content-Length`` says so, else as soon as the streamed bytes pass the limit."""
+    ``Content-Length`` says so, else as soon as the streamed bytes pass the limit. ``routes``
+    gives some paths their own limit, as ``path: (bytes, setting name)``."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, routes: Mapping[str, tuple[int, str]] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.routes = dict(routes or {})
 
-    def _problem(self) -> Problem:
+    def _problem(self, limit: int, setting: str) -> Problem:
         return Problem(
             413,
             "too-large",
             "Request too large",
-            f"the request body is over {self.limit} bytes (the max_upload_bytes setting); "
+            f"the request body is over {limit} bytes (the {setting} setting); "
             "send a smaller file or ask the operator to raise the limit",
-            limit=self.limit,
+            limit=limit,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, setting = self.routes.get(scope.get("path", ""), (self.limit, "max_upload_bytes"))
         declared = _content_length(scope)
-        if declared is not None and declared > self.limit:
-            await problem_response(self._problem(), scope.get("path"))(scope, receive, send)
+        if declared is not None and declared > limit:
+            await problem_response(self._problem(limit, setting), scope.get("path"))(
+                scope, receive, send
+            )
             return
         seen = 0
         started = False
@@ -49,7 +57,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise BodyTooLarge
             return message
 
@@ -63,7 +71,9 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await problem_response(self._problem(), scope.get("path"))(scope, receive, send)
+                await problem_response(self._problem(limit, setting), scope.get("path"))(
+                    scope, receive, send
+                )
 
 
 def _content_length(scope: Scope) -> int | None:
