@@ -50,8 +50,14 @@ def test_platform_is_a_machine() -> None:
         Permission.ITEMS_READ,
         Permission.MATCH,
         Permission.NOTICES_FILE,
+        Permission.EXPORTS_INGEST,
     }
     assert Permission.MEDIA_VIEW not in permissions("platform")
+
+
+def test_investigators_and_support_centres_bring_exports_in() -> None:
+    holders = {r for r, perms in ROLE_PERMISSIONS.items() if Permission.EXPORTS_INGEST in perms}
+    assert holders == {Role.ADMIN, Role.INVESTIGATOR, Role.SUPPORT_CENTRE, Role.PLATFORM}
 
 
 def test_orders_and_flags_come_from_registered_senders() -> None:

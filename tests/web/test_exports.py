@@ -84,13 +84,23 @@ def test_a_zipped_export_becomes_items(
     assert again.json()["already_recorded"] == 14 and _items(service) == 14
 
 
-def test_roles_without_items_write_are_refused(
+def test_roles_without_exports_ingest_are_refused(
     client: TestClient, service: Service, tokens: dict[str, str], tmp_path: Path
 ) -> None:
     export = build_export(tmp_path / "export")
-    r = _post(client, tokens["moderator"], zip_folder(export.folder))
-    assert r.status_code == 403
+    for role in ("moderator", "auditor"):
+        r = _post(client, tokens[role], zip_folder(export.folder))
+        assert r.status_code == 403
     _nothing_left(service)
+
+
+def test_an_investigator_brings_an_export_in(
+    client: TestClient, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    export = build_export(tmp_path / "export")
+    r = _post(client, tokens["investigator"], zip_folder(export.folder))
+    assert r.status_code == 201, r.text
+    assert r.json()["recorded"] == r.json()["messages"] > 0
 
 
 def _symlink() -> zipfile.ZipInfo:

@@ -49,6 +49,8 @@ class Permission(StrEnum):
     CASES_DECIDE = "cases:decide"  # decisions on cases (statements of reasons follow)
     # Authority orders and trusted-flagger notices (public kinds need no account).
     NOTICES_FILE = "notices:file"
+    # POST /v1/exports: a Telegram Desktop export (an investigator's, a victim's) becomes items.
+    EXPORTS_INGEST = "exports:ingest"
 
 
 _P = Permission
@@ -63,16 +65,27 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         Role.CHILD_SAFETY: _MODERATOR | {_P.MINORS_VIEW},
         # Investigators send the orders of the authority they work for.
         Role.INVESTIGATOR: frozenset(
-            {_P.ITEMS_READ, _P.BANKS_READ, _P.MATCH, _P.MEDIA_VIEW, _P.AUDIT_READ, _P.NOTICES_FILE}
+            {
+                _P.ITEMS_READ,
+                _P.BANKS_READ,
+                _P.MATCH,
+                _P.MEDIA_VIEW,
+                _P.AUDIT_READ,
+                _P.NOTICES_FILE,
+                _P.EXPORTS_INGEST,
+            }
         ),
         # A support centre looks its protected persons' hashes up and follows the items found
         # for them (its own); it reads no bank contents and views no media through the API.
-        # Support centres are the usual trusted flaggers (DSA Art. 22).
-        Role.SUPPORT_CENTRE: frozenset({_P.ITEMS_READ, _P.MATCH, _P.NOTICES_FILE}),
+        # Support centres are the usual trusted flaggers (DSA Art. 22), and receive the exports
+        # victims make of the rooms they were shared in.
+        Role.SUPPORT_CENTRE: frozenset(
+            {_P.ITEMS_READ, _P.MATCH, _P.NOTICES_FILE, _P.EXPORTS_INGEST}
+        ),
         Role.AUDITOR: frozenset({_P.ITEMS_READ, _P.BANKS_READ, _P.MODELS_READ, _P.AUDIT_READ}),
         # A platform forwards the orders and flags it receives.
         Role.PLATFORM: frozenset(
-            {_P.CHECK, _P.ITEMS_WRITE, _P.ITEMS_READ, _P.MATCH, _P.NOTICES_FILE}
+            {_P.CHECK, _P.ITEMS_WRITE, _P.ITEMS_READ, _P.MATCH, _P.NOTICES_FILE, _P.EXPORTS_INGEST}
         ),
     }
 )

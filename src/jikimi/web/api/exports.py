@@ -68,7 +68,7 @@ EXPORT_BODY_DOC = {
 async def upload_export(
     request: Request,
     response: Response,
-    who: Principal = Depends(require(Permission.ITEMS_WRITE)),
+    who: Principal = Depends(require(Permission.EXPORTS_INGEST)),
 ) -> dict[str, Any]:
     """Ingest a zipped Telegram Desktop export (multipart, the zip under ``export``): every
     message becomes an item (201; 200 when every message was recorded before). Answers the
