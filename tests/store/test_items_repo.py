@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jikimi.evidence.custody import CustodyLog
 from jikimi.model import Reason, Verdict
+from jikimi.store import items_repo
 from jikimi.store.items_repo import ItemStore, MediaLink, NewItem, RecordedItem
 from jikimi.store.models import Case, CustodyEventRecord, Item, VerdictRecord
 
@@ -101,3 +102,24 @@ def test_an_external_id_is_recorded_once_per_submitter(
     assert other.item_id != first.item_id
     assert store.find_external("a", "x1") == again
     assert _count(sessions, Item) == 2
+
+
+def test_two_requests_racing_on_one_external_id_record_it_once(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ItemStore(sessions, CustodyLog(sessions))
+    item = NewItem(platform="web", submitted_by="a", external_id="race")
+    first = store.record(item, [], _verdict("review"), actor="a")
+    real = items_repo._existing
+    looks: list[str] = []
+
+    def not_yet_committed(session: Session, submitted_by: str, external_id: str) -> object:
+        looks.append(external_id)
+        return None if len(looks) == 1 else real(session, submitted_by, external_id)
+
+    monkeypatch.setattr(items_repo, "_existing", not_yet_committed)
+    second = store.record(item, [], _verdict("review"), actor="a")
+
+    assert looks  # the check inside the transaction saw nothing: the insert had to fail
+    assert second.item_id == first.item_id and not second.created
+    assert _count(sessions, Item) == 1 and _count(sessions, Case) == 1

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from jikimi import __version__
@@ -106,7 +107,27 @@ class ItemStore:
     ) -> RecordedItem:
         """Record an item and its verdict in one transaction; ``also(session, item_id,
         verdict_id)`` runs inside it. A repeated ``external_id`` from the same submitter
-        returns the first item unchanged."""
+        returns the first item unchanged, also when two requests race to record it (the
+        loser's transaction is rolled back, outbox effects and all)."""
+        try:
+            return self._record(item, media, verdict, actor=actor, also=also)
+        except IntegrityError:
+            if item.external_id is None:
+                raise
+            existing = self.find_external(item.submitted_by, item.external_id)
+            if existing is None:
+                raise
+            return existing
+
+    def _record(
+        self,
+        item: NewItem,
+        media: Sequence[MediaLink],
+        verdict: Verdict,
+        *,
+        actor: str,
+        also: Callable[[Session, int, int], None] | None,
+    ) -> RecordedItem:
         with write_session(self._sessions) as session:
             if item.external_id is not None:
                 existing = _existing(session, item.submitted_by, item.external_id)
