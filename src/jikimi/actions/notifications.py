@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jikimi.actions.effects import MODES, Target, routed_effect
+from jikimi.actions.effects import MODES, Target, routed_effect, telegram_user_id
 from jikimi.model import Effect, Message
 
 __all__ = [
@@ -87,7 +87,7 @@ def statement_effects(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     where = target.as_dict()
-    author = _user_id(target.author_id)
+    author = telegram_user_id(target.author_id)
     if webhook:
         payload = {"statement": statement, "text": text}
         return [
@@ -112,11 +112,3 @@ def statement_effects(
             origin=origin,
         )
     ]
-
-
-def _user_id(value: str | None) -> int | None:
-    if value is not None and value.startswith("user"):  # the connectors' typed author ids
-        value = value[len("user") :]
-    if value is None or not value.strip().lstrip("-").isdigit():
-        return None
-    return int(value)
