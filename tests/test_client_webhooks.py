@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
+from tests.test_client import RULING
 from tests.web.helpers import jpeg
 
 from jikimi.client import InvalidWebhook, Item, JikimiClient, verify_webhook
@@ -20,13 +21,6 @@ from jikimi.web.service import Service
 from jikimi.webhook_signature import sign
 
 SECRET = "platform-webhook-secret"
-RULING = {
-    "outcome": "remove",
-    "ground": "illegal",
-    "law": "TAKE IT DOWN Act, 47 U.S.C. 223(h)",
-    "category": "adult_ncii",
-    "reasons": "Sexual deepfake of a person who did not consent.",
-}
 
 
 @pytest.fixture

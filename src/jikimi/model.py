@@ -75,6 +75,11 @@ class Match:
             out["suppressed_by"] = self.suppressed_by
         return out
 
+    @property
+    def known_abuse(self) -> bool:
+        """A match in a known-abuse bank that no known-benign entry suppressed."""
+        return self.bank_kind == "known-abuse" and not self.suppressed_by
+
 
 @dataclass(frozen=True, slots=True)
 class StepResult:

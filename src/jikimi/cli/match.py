@@ -61,9 +61,7 @@ def register(app: typer.Typer) -> None:
             results = ws.matcher().match_values(pairs)
         found = False
         for (st, v), matches in zip(pairs, results, strict=True):
-            found = found or any(
-                m.bank_kind == "known-abuse" and not m.suppressed_by for m in matches
-            )
+            found = found or any(m.known_abuse for m in matches)
             if json_out:
                 emit_json(_record(st, v, matches))
             elif not matches:

@@ -95,7 +95,7 @@ class MessageResult:
 
     @property
     def known_abuse(self) -> bool:
-        return any(m.bank_kind == "known-abuse" and not m.suppressed_by for m in self.matches)
+        return any(m.known_abuse for m in self.matches)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
