@@ -77,3 +77,17 @@ STOPNCII_KEYS = {
     "fetch_function_key": Secret(FUNCTION_KEY),
 }
 NCMEC_LOGIN = {"user": Secret(USER), "password": Secret(PASSWORD)}
+
+
+def add_stopncii(
+    exchanges: ExchangeStore, kinds: dict[str, ExchangeKind], fake: FakeStopNCII, name: str = "sn"
+) -> None:
+    """A StopNCII exchange reading ``fake``, with the right keys, feeding a bank of its name."""
+    exchanges.add(
+        name,
+        kinds["stopncii"],
+        bank=None,
+        config={"url": fake.url},
+        credentials=STOPNCII_KEYS,
+        actor="t",
+    )

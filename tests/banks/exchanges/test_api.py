@@ -4,7 +4,7 @@ withdrawal synced through the API is gone from the very next ``/v1/match``."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from tests.banks.exchanges.conftest import STOPNCII_KEYS
+from tests.banks.exchanges.conftest import STOPNCII_KEYS, add_stopncii
 from tests.support.fake_stopncii import FUNCTION_KEY, SUBSCRIPTION_KEY, FakeStopNCII
 from tests.web.helpers import bearer
 
@@ -22,14 +22,7 @@ def test_sync_through_the_api_withdraws_before_the_next_match(
 ) -> None:
     for p in photos[:2]:
         stopncii.add(p.pdq)
-    exchanges.add(
-        "sn",
-        kinds["stopncii"],
-        bank=None,
-        config={"url": stopncii.url},
-        credentials=STOPNCII_KEYS,
-        actor="t",
-    )
+    add_stopncii(exchanges, kinds, stopncii)
     admin = bearer(tokens["admin"])
 
     r = client.post("/v1/exchanges/sn/sync", headers=admin)

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 from sqlalchemy import select
-from tests.banks.exchanges.conftest import NCMEC_LOGIN, STOPNCII_KEYS
+from tests.banks.exchanges.conftest import NCMEC_LOGIN, STOPNCII_KEYS, add_stopncii
 from tests.support.fake_ncmec import PASSWORD, FakeNCMEC
 from tests.support.fake_stopncii import FUNCTION_KEY, SUBSCRIPTION_KEY, FakeStopNCII
 
@@ -37,14 +37,7 @@ def test_secrets_never_reach_logs_reprs_custody_or_the_row(
 ) -> None:
     stopncii.add(photos[0].pdq)
     ncmec.add("e1", pdq=photos[1].pdq)
-    exchanges.add(
-        "sn",
-        kinds["stopncii"],
-        bank=None,
-        config={"url": stopncii.url},
-        credentials=STOPNCII_KEYS,
-        actor="t",
-    )
+    add_stopncii(exchanges, kinds, stopncii)
     exchanges.add(
         "nc",
         kinds["ncmec"],

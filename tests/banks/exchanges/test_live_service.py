@@ -4,7 +4,7 @@ whose custody check sees the bank changes."""
 
 from __future__ import annotations
 
-from tests.banks.exchanges.conftest import STOPNCII_KEYS
+from tests.banks.exchanges.conftest import add_stopncii
 from tests.support.fake_stopncii import FakeStopNCII
 
 from jikimi.banks.exchanges.live import in_place
@@ -14,14 +14,7 @@ from jikimi.web.service import Service
 def _setup(service: Service, exchanges, kinds, syncer, fake: FakeStopNCII, photos) -> None:
     for p in photos[:2]:
         fake.add(p.pdq)
-    exchanges.add(
-        "sn",
-        kinds["stopncii"],
-        bank=None,
-        config={"url": fake.url},
-        credentials=STOPNCII_KEYS,
-        actor="t",
-    )
+    add_stopncii(exchanges, kinds, fake)
     syncer.run("sn")
     service.refresh_matcher(force=True)
     assert service.matcher.match_value("pdq", photos[0].pdq)
@@ -59,14 +52,7 @@ def test_an_exchange_added_elsewhere_syncs_in_place_before_any_rebuild(
 ) -> None:
     service.refresh_matcher(force=True)  # built before the exchange and its bank existed
     stopncii.add(photos[0].pdq)
-    exchanges.add(
-        "sn",
-        kinds["stopncii"],
-        bank=None,
-        config={"url": stopncii.url},
-        credentials=STOPNCII_KEYS,
-        actor="t",
-    )
+    add_stopncii(exchanges, kinds, stopncii)
 
     syncer.run("sn", on_applied=in_place(service.apply_in_place, service.ws.banks))
 
