@@ -1,5 +1,7 @@
 """Write benign synthetic sample media for the example run: a picture, an edited copy, a
-rotated copy, a duplicate, other pictures, and a few bad files. No real photos, ever."""
+rotated copy, a duplicate, other pictures, and a few bad files; and beside them, in
+``telegram-export``, a small Telegram Desktop export in which the same picture is posted,
+forwarded and sent through a bot. No real photos, ever."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from jikimi.demo.synthetic import photo_like
+from jikimi.demo.telegram_export import write_demo_export
 
 
 def main(out: Path) -> None:
@@ -25,6 +28,7 @@ def main(out: Path) -> None:
     (out / "notes.jpg").write_text("this is text, not a picture\n")
     data = (out / "other-2.jpg").read_bytes()
     (out / "truncated.jpg").write_bytes(data[: len(data) // 3])
+    write_demo_export(out.with_name("telegram-export"))
     print(out)
 
 

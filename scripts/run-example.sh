@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The example run on the embedded default (SQLite in $JIKIMI_HOME, default ~/.jikimi):
-# benign synthetic media, a bank holding one of them, a scan that finds its copies.
+# benign synthetic media, a bank holding one of them, a scan that finds its copies, and a
+# Telegram Desktop export in which the same picture was posted, forwarded and sent via a bot.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jikimi=.venv/bin/jikimi
@@ -12,4 +13,7 @@ $jikimi bank add example-known "$samples/known.jpg" --note "benign stand-in for 
 $jikimi scan "$samples"
 code=$?
 echo "scan exit code $code (0 clean, 3 some files failed, 4 known-abuse match, 5 both)"
+$jikimi scan "$(dirname "$samples")/telegram-export"
+code=$?
+echo "export scan exit code $code (each message an item; 4: the known picture is in it)"
 $jikimi custody verify

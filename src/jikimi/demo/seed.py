@@ -7,7 +7,10 @@ copy and a mirrored copy of banked pictures (removed automatically, the actions 
 dry-run sink), a picture from the review bank (a case in a queue), an unrelated picture
 (allowed) and a text-only message naming a generator bot. Then notices on the legal clock: a
 US takedown request naming the message under review (it joins that case), a Korean authority
-order and a user report, so the console's queues have work ordered by deadline.
+order and a user report, so the console's queues have work ordered by deadline. Last, an
+investigator's Telegram Desktop export (demo/telegram_export.py) in which a picture from the
+review bank was posted, forwarded from a channel and sent through a bot: its cases show where
+each copy came from.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from jikimi.cases.notices import check_notice
+from jikimi.connectors.export_ingest import ingest_export
 from jikimi.demo.synthetic import outdoor_like, photo_like, screenshot_like
+from jikimi.demo.telegram_export import KNOWN_PHOTO, write_demo_export
 from jikimi.media.limits import Limits
 from jikimi.pipeline.item import Upload
 from jikimi.signals.base import SIGNAL_FORMATS
@@ -87,6 +92,8 @@ def seed_demo(service: Service, media_dir: Path) -> DemoSummary:
     )
     ws.banks.create(REVIEW_BANK, actor=actor)
     ws.banks.add(REVIEW_BANK, _signals(service, paths["review-1.png"]), actor=actor)
+    export = write_demo_export(media_dir / "telegram-export", known_seed=105).parent
+    ws.banks.add(REVIEW_BANK, _signals(service, export / KNOWN_PHOTO), actor=actor)
     service.refresh_matcher(force=True)
     for name, role in (("demo-admin", "admin"), ("demo-moderator", "moderator")):
         password = secrets.token_urlsafe(12)
@@ -125,6 +132,10 @@ def seed_demo(service: Service, media_dir: Path) -> DemoSummary:
         check = check_notice(body, received_at=service.now())
         receipt = service.file_notice(body, check, service.now(), "demo")
         summary.notices.append((str(body["kind"]), receipt.case_id))
+    for message in ingest_export(service, export, actor="demo-investigator"):
+        if message.item_id is not None and message.verdict not in (None, "allow"):
+            label = f"Telegram export, message {message.message_id}"
+            summary.items.append((label, message.item_id, message.verdict, None))
     return summary
 
 
