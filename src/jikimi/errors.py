@@ -24,6 +24,13 @@ Every message says what was wrong and what to do about it::
     │   ├── BankExists
     │   └── EntryNotFound
     ├── ImportFormatError         a bad line in an imported hash list (carries ``line``)
+    ├── ExchangeError             an exchange could not be set up or synced (names it)
+    │   ├── ExchangeNotFound      no exchange by that name
+    │   ├── ExchangeExists        the name is taken
+    │   ├── ExchangeUnavailable   its client library is not installed (says what to install)
+    │   ├── ExchangeCredentialsError  credentials missing, or refused (401/403); never shown
+    │   ├── ExchangePageError     a page could not be fetched or read (``page``; earlier kept)
+    │   └── ExchangeBusy          another sync of the same exchange moved its checkpoint
     ├── ExportError               a Telegram export that cannot be opened (no result.json)
     ├── IndexesLoading            a lookup before the match indexes are loaded (503, retry)
     ├── CustodyError              the custody log does not verify
@@ -160,6 +167,38 @@ class ImportFormatError(JikimiError):
 
 class IndexesLoading(JikimiError, RuntimeError):
     """A lookup before the match indexes finished loading (a server just started): retry."""
+
+
+class ExchangeError(JikimiError):
+    """An exchange could not be set up or synced."""
+
+
+class ExchangeNotFound(ExchangeError):
+    """No exchange by that name."""
+
+
+class ExchangeExists(ExchangeError):
+    """An exchange by that name exists."""
+
+
+class ExchangeUnavailable(ExchangeError):
+    """The exchange's client library is not installed."""
+
+
+class ExchangeCredentialsError(ExchangeError):
+    """Credentials are missing, or the exchange refused them."""
+
+
+class ExchangePageError(ExchangeError):
+    """A page could not be fetched or read; earlier pages are kept."""
+
+    def __init__(self, message: str, *, page: int) -> None:
+        super().__init__(message)
+        self.page = page
+
+
+class ExchangeBusy(ExchangeError):
+    """Another sync of the same exchange is running (it moved the checkpoint)."""
 
 
 class ExportError(JikimiError):

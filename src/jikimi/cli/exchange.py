@@ -10,13 +10,13 @@ from typing import Any
 import typer
 
 from jikimi.banks.exchanges.credentials import Secret, env_var
-from jikimi.banks.exchanges.errors import ExchangeError
 from jikimi.banks.exchanges.kinds import ExchangeKind, build_registry
 from jikimi.banks.exchanges.status import describe
 from jikimi.banks.exchanges.status import status as status_rows
 from jikimi.banks.exchanges.store import ExchangeStore, checkpoint_name
 from jikimi.banks.exchanges.sync import ExchangeSync, SyncProgress, SyncResult
 from jikimi.cli.output import emit_json, stderr_console
+from jikimi.errors import ExchangeError
 from jikimi.store.checkpoints import Checkpoints
 from jikimi.workspace import Workspace
 

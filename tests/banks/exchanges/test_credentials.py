@@ -13,12 +13,12 @@ from tests.support.fake_ncmec import PASSWORD, FakeNCMEC
 from tests.support.fake_stopncii import FUNCTION_KEY, SUBSCRIPTION_KEY, FakeStopNCII
 
 from jikimi.banks.exchanges.credentials import CredentialCipher, Secret, env_var
-from jikimi.banks.exchanges.errors import (
+from jikimi.banks.exchanges.sync import ExchangeSync
+from jikimi.errors import (
     ExchangeCredentialsError,
     ExchangeError,
     ExchangeExists,
 )
-from jikimi.banks.exchanges.sync import ExchangeSync
 from jikimi.store.models import Exchange
 from jikimi.workspace import Workspace
 

@@ -12,7 +12,7 @@ import pytest
 from tests.banks.exchanges.conftest import Photo
 
 from jikimi.banks.exchanges.credentials import Secret
-from jikimi.banks.exchanges.errors import ExchangeCredentialsError, ExchangeError
+from jikimi.errors import ExchangeCredentialsError, ExchangeError
 from jikimi.workspace import Workspace
 
 TOKEN = "list-token-for-tests-5555"

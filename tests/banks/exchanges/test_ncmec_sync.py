@@ -9,9 +9,9 @@ from tests.banks.exchanges.conftest import NCMEC_LOGIN, Photo
 from tests.support.fake_ncmec import FakeNCMEC
 
 from jikimi.banks.exchanges.credentials import Secret
-from jikimi.banks.exchanges.errors import ExchangeCredentialsError, ExchangePageError
 from jikimi.banks.exchanges.kinds import ExchangeKind
 from jikimi.banks.exchanges.store import ExchangeStore
+from jikimi.errors import ExchangeCredentialsError, ExchangePageError
 from jikimi.workspace import Workspace
 
 

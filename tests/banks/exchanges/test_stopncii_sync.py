@@ -11,14 +11,14 @@ from tests.banks.exchanges.conftest import STOPNCII_KEYS, Photo
 from tests.support.fake_stopncii import FakeStopNCII
 
 from jikimi.banks.exchanges.credentials import Secret
-from jikimi.banks.exchanges.errors import (
+from jikimi.banks.exchanges.kinds import ExchangeKind
+from jikimi.banks.exchanges.store import ExchangeStore, checkpoint_name
+from jikimi.banks.exchanges.sync import ExchangeSync, SyncProgress
+from jikimi.errors import (
     ExchangeBusy,
     ExchangeCredentialsError,
     ExchangePageError,
 )
-from jikimi.banks.exchanges.kinds import ExchangeKind
-from jikimi.banks.exchanges.store import ExchangeStore, checkpoint_name
-from jikimi.banks.exchanges.sync import ExchangeSync, SyncProgress
 from jikimi.store.checkpoints import Checkpoints
 from jikimi.store.models import BankEntry
 from jikimi.workspace import Workspace

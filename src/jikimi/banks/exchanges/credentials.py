@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from jikimi.banks.exchanges.errors import ExchangeCredentialsError
+from jikimi.errors import ExchangeCredentialsError
 
 HKDF_INFO = b"jikimi exchange credentials v1"
 NONCE_BYTES = 12

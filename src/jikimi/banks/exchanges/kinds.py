@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from jikimi.banks.exchanges.credentials import CredentialField, Secret
-from jikimi.banks.exchanges.errors import ExchangeError, ExchangeUnavailable
 from jikimi.banks.exchanges.pages import ExchangeAdapter
+from jikimi.errors import ExchangeError, ExchangeUnavailable
 
 Factory = Callable[[str, Mapping[str, Any], Mapping[str, Secret]], ExchangeAdapter]
 

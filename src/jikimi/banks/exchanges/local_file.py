@@ -13,9 +13,9 @@ from threatexchange.exchanges.impl.file_api import (
     LocalFileSignalExchangeAPI,
 )
 
-from jikimi.banks.exchanges.errors import ExchangeError
 from jikimi.banks.exchanges.pages import Page, Skips, UpstreamRecord
 from jikimi.banks.exchanges.signals import THREATEXCHANGE_TYPES, checked, value_id
+from jikimi.errors import ExchangeError
 
 
 class LocalFileExchange:

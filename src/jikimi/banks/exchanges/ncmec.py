@@ -21,9 +21,9 @@ from threatexchange.exchanges.impl.ncmec_api import (
 
 from jikimi.banks.exchanges import tx_checkpoints
 from jikimi.banks.exchanges.credentials import Secret
-from jikimi.banks.exchanges.errors import ExchangeError
 from jikimi.banks.exchanges.pages import Page, Skips, UpstreamRecord
 from jikimi.banks.exchanges.signals import NCMEC_TYPES, checked
+from jikimi.errors import ExchangeError
 
 ENVIRONMENTS = tuple(e.name for e in api.NCMECEnvironment)
 

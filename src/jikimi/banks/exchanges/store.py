@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jikimi import __version__
 from jikimi.banks.exchanges.credentials import CredentialCipher, Secret
-from jikimi.banks.exchanges.errors import ExchangeError, ExchangeExists, ExchangeNotFound
 from jikimi.banks.exchanges.kinds import ExchangeKind, validate_config
 from jikimi.banks.service import BankStore
-from jikimi.errors import BankNotFound
+from jikimi.errors import BankNotFound, ExchangeError, ExchangeExists, ExchangeNotFound
 from jikimi.evidence.custody import CustodyLog
 from jikimi.store.db import write_session
 from jikimi.store.models import Exchange, utcnow

@@ -26,16 +26,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jikimi.banks.exchanges import credentials as creds
 from jikimi.banks.exchanges.apply import PageChanges, Target, apply_page
-from jikimi.banks.exchanges.errors import (
+from jikimi.banks.exchanges.kinds import ExchangeKind
+from jikimi.banks.exchanges.pages import Page
+from jikimi.banks.exchanges.store import ExchangeStore, checkpoint_name
+from jikimi.banks.service import BankStore
+from jikimi.errors import (
     ExchangeBusy,
     ExchangeCredentialsError,
     ExchangeError,
     ExchangePageError,
 )
-from jikimi.banks.exchanges.kinds import ExchangeKind
-from jikimi.banks.exchanges.pages import Page
-from jikimi.banks.exchanges.store import ExchangeStore, checkpoint_name
-from jikimi.banks.service import BankStore
 from jikimi.store.checkpoints import Checkpoints
 from jikimi.store.db import write_session
 from jikimi.store.models import Checkpoint

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from jikimi.banks.exchanges.errors import ExchangeError
+from jikimi.errors import ExchangeError
 
 
 def to_json(checkpoint: Any) -> dict[str, Any]:

@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 
 from jikimi.banks.exchanges.credentials import Secret
-from jikimi.banks.exchanges.errors import ExchangeCredentialsError, ExchangeError
 from jikimi.banks.exchanges.pages import Page, Skips, UpstreamRecord
 from jikimi.banks.exchanges.signals import THREATEXCHANGE_TYPES, checked, value_id
 from jikimi.banks.formats import MAX_LINE_CHARS, iter_lines
+from jikimi.errors import ExchangeCredentialsError, ExchangeError
 
 MAX_BYTES = 1 << 30  # a 1 GiB list is 15 million PDQ lines; anything bigger is a mistake
 TIMEOUT_SECONDS = 60.0

@@ -10,18 +10,18 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from jikimi.accounts.roles import Permission, Principal
-from jikimi.banks.exchanges.errors import (
+from jikimi.banks.exchanges.kinds import build_registry
+from jikimi.banks.exchanges.live import in_place
+from jikimi.banks.exchanges.status import status
+from jikimi.banks.exchanges.store import ExchangeStore
+from jikimi.banks.exchanges.sync import ExchangeSync
+from jikimi.errors import (
     ExchangeBusy,
     ExchangeCredentialsError,
     ExchangeError,
     ExchangeNotFound,
     ExchangePageError,
 )
-from jikimi.banks.exchanges.kinds import build_registry
-from jikimi.banks.exchanges.live import in_place
-from jikimi.banks.exchanges.status import status
-from jikimi.banks.exchanges.store import ExchangeStore
-from jikimi.banks.exchanges.sync import ExchangeSync
 from jikimi.store.checkpoints import Checkpoints
 from jikimi.web.auth import require
 from jikimi.web.problems import Problem
