@@ -91,6 +91,7 @@ def media_rows(codes: np.ndarray, shas: list[str], lo: int, hi: int) -> list[dic
                 "width": 1280,
                 "height": 960,
                 "pdq_quality": 100,
+                "pdq": signals["pdq"],
                 "signals": signals,
                 "notes": [],
                 "kept_in_vault": False,

@@ -25,6 +25,7 @@ from jikimi.errors import SignalValueError
 from jikimi.media.limits import Limits
 from jikimi.signals.base import hamming_hex
 from jikimi.signals.compute import compute_signals
+from jikimi.store.media_repo import pdq_column
 from jikimi.store.models import Item, ItemMedia, MediaRecord
 
 IMAGES = shared_testdata() / "pdq" / "images"
@@ -100,6 +101,7 @@ def _media(session: Session, sha: str, signals: Any, media_type: str | None = "i
             media_type=media_type,
             pdq_quality=100,
             signals=signals,
+            pdq=pdq_column(signals),
             notes=[],
             first_seen=NOW,
             last_seen=NOW,
@@ -259,6 +261,7 @@ def test_threshold_is_inclusive(sessions: sessionmaker[Session]) -> None:
 
 MALFORMED: list[Any] = [
     {"pdq": "zz" * 32},
+    {"pdq": BASE[:30] + "  " + BASE[32:]},  # 64 characters that bytes.fromhex would accept
     {"pdq": BASE[:63]},
     {"pdq": BASE + "0"},
     {"pdq": ""},

@@ -10,8 +10,8 @@ facebook/ThreatExchange: same image when the distance is at most 31). Byte-ident
 It is the plain linear scan, the slow reference that STYLE.md asks for beside any fast index:
 media rows are read in keyset pages ordered by primary key (``sha256 > last``), so a store with a
 million media is never held in memory at once, and each page is compared with every removed
-hash in numpy (:func:`jikimi.matching.hexbits.hamming_rows`). The JSON ``signals`` column is read
-whole and its ``"pdq"`` key taken in Python, so the same query runs on SQLite and PostgreSQL.
+hash in numpy (:func:`jikimi.matching.hexbits.hamming_rows`). The PDQ is read from the media's
+``pdq`` column (migration 0013), not from its signals JSON.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jikimi.errors import SignalValueError
@@ -103,9 +103,8 @@ def _stored_pdqs(
         if not rows:
             return
         last = rows[-1][0]
-        shas, hexes = _well_formed(rows, skipped)
+        shas, raw = _well_formed(rows, skipped)
         if shas:
-            raw = bytes.fromhex("".join(hexes))
             codes = np.frombuffer(raw, dtype=np.uint8).reshape(len(shas), PDQ_BYTES)
             yield shas, as_words(codes)
         if len(rows) < chunk:
@@ -113,42 +112,40 @@ def _stored_pdqs(
 
 
 def _media_page(session: Session, after: str | None, chunk: int) -> list[tuple[str, Any]]:
-    """Up to ``chunk`` ``(sha256, signals)`` rows after ``after`` in sha256 order.
-
-    Video rows are left out in SQL: PDQ is an image signal, and a long video's vPDQ in
-    ``signals`` runs to megabytes, which would make a page of them huge.
-    """
+    """Up to ``chunk`` ``(sha256, pdq)`` rows with a PDQ after ``after`` in sha256 order (the
+    ``pdq`` column: no JSON is decoded)."""
     query = (
-        select(MediaRecord.sha256, MediaRecord.signals)
-        .where(or_(MediaRecord.media_type.is_(None), MediaRecord.media_type != "video"))
+        select(MediaRecord.sha256, MediaRecord.pdq)
+        .where(MediaRecord.pdq.is_not(None))
         .order_by(MediaRecord.sha256)
         .limit(chunk)
     )
     if after is not None:
         query = query.where(MediaRecord.sha256 > after)
-    return [(sha, signals) for sha, signals in session.execute(query)]
+    return [(sha, pdq) for sha, pdq in session.execute(query)]
 
 
-def _well_formed(
-    rows: Sequence[tuple[str, Any]], skip: frozenset[str]
-) -> tuple[list[str], list[str]]:
-    """The media ids and normalised PDQ hex of the rows that have a valid PDQ and are not in
-    ``skip``. A malformed stored value (wrong width, not hex, not a string) is not this
-    lookup's business: that media simply cannot be compared."""
+def _well_formed(rows: Sequence[tuple[str, Any]], skip: frozenset[str]) -> tuple[list[str], bytes]:
+    """The media ids and PDQ bytes of the rows that have a valid PDQ and are not in ``skip``.
+    A page is decoded at once (the usual case: every value well formed); only a page holding a
+    malformed value (wrong width, not hex) is checked row by row. Such media are not this
+    lookup's business: they simply cannot be compared."""
+    kept = [(sha, value) for sha, value in rows if sha not in skip and isinstance(value, str)]
+    try:
+        raw = bytes.fromhex("".join(value for _, value in kept))
+        if len(raw) == len(kept) * PDQ_BYTES:
+            return [sha for sha, _ in kept], raw
+    except ValueError:
+        pass
     shas: list[str] = []
     hexes: list[str] = []
-    for sha, signals in rows:
-        if sha in skip or not isinstance(signals, dict):
-            continue
-        value = signals.get("pdq")
-        if not isinstance(value, str):
-            continue
+    for sha, value in kept:
         try:
             hexes.append(validate_value("pdq", value))
         except SignalValueError:
             continue
         shas.append(sha)
-    return shas, hexes
+    return shas, bytes.fromhex("".join(hexes))
 
 
 def _closest_within(

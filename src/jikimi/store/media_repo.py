@@ -231,6 +231,13 @@ class MediaStore:
             }
 
 
+def pdq_column(signals: Any) -> str | None:
+    """The value of the media's ``pdq`` column: its signals' PDQ when that is 64 characters
+    (readers validate it), else None."""
+    pdq = signals.get("pdq") if isinstance(signals, dict) else None
+    return pdq if isinstance(pdq, str) and len(pdq) == 64 else None
+
+
 def _fill(row: MediaRecord, media: MediaSignals) -> None:
     info = media.info
     row.size = media.size
@@ -243,6 +250,7 @@ def _fill(row: MediaRecord, media: MediaSignals) -> None:
     row.orientation = info.orientation if info else None
     row.pdq_quality = media.pdq_quality
     row.signals = {name: s.value for name, s in sorted(media.signals.items())}
+    row.pdq = pdq_column(row.signals)
     row.notes = list(media.notes)
     row.error = media.error
     row.error_reason = media.error_reason

@@ -168,6 +168,8 @@ class MediaRecord(Base):
     duration: Mapped[float | None] = mapped_column(Float)
     orientation: Mapped[int | None] = mapped_column(Integer)
     pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    # signals["pdq"] again, in a column: near-duplicate lookups read it without the JSON.
+    pdq: Mapped[str | None] = mapped_column(String(64))
     signals: Mapped[dict[str, Any]]
     findings: Mapped[dict[str, Any] | None]  # detection signals beyond hashes, by name
     notes: Mapped[list[str]]
@@ -176,6 +178,16 @@ class MediaRecord(Base):
     kept_in_vault: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
+
+    __table_args__ = (
+        Index(
+            "ix_media_pdq",
+            "sha256",
+            "pdq",
+            sqlite_where=text("pdq IS NOT NULL"),
+            postgresql_where=text("pdq IS NOT NULL"),
+        ),
+    )
 
 
 class Sighting(Base):
