@@ -4,8 +4,9 @@
 files on disk, a forward (with a typed ``forwarded_from_id``), replies, an inline bot, mixed
 text arrays, the three "not saved" placeholders, a media folder that is missing, a path that
 climbs out of the folder, an unknown message type with unknown keys, and a service message.
-Each message is written as canonical JSON (``sort_keys``, ``ensure_ascii=False``), the form the
-reader keeps as ``raw``, so a test can compare the stored ``raw`` with the file's own bytes.
+Each message is written as compact JSON (``sort_keys``, ``ensure_ascii=False``); the reader keeps
+each message's own bytes as ``raw``, whatever their form, so a test can compare the stored
+``raw`` with the file's bytes.
 """
 
 from __future__ import annotations

@@ -7,12 +7,14 @@ import json
 import time
 import tracemalloc
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
+from jikimi.connectors import json_slices
 from jikimi.connectors import telegram_export as te
 from jikimi.connectors.telegram_export import (
     Actor,
@@ -177,12 +179,12 @@ def test_propagation_fields_and_links(rich_export: Path) -> None:
     ]
 
 
-def test_raw_is_canonical_json_with_unknown_keys(rich_export: Path) -> None:
+def test_raw_is_the_message_as_written_with_unknown_keys(rich_export: Path) -> None:
     second = messages_of(list(read_export(rich_export)))[1]
+    assert second.raw in (rich_export / "result.json").read_bytes()
     decoded = json.loads(second.raw)
     assert decoded["some_future_key"] == {"nested": [1, 2]}
-    assert decoded["score"] == 1.5 and isinstance(decoded["score"], float)
-    assert second.raw == json.dumps(decoded, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    assert decoded["score"] == 1.5
 
 
 def test_service_message_uses_actor(rich_export: Path) -> None:
@@ -431,3 +433,129 @@ def test_a_large_export_streams_in_little_memory(tmp_path: Path, megabytes: int)
     assert seen == expected
     assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
     assert time.monotonic() - started < 600
+
+
+# -- raw is the file's own bytes -----------------------------------------------------------
+
+# Text as Telegram Desktop writes it: Korean, emoji, quotes and backslashes, mixed text arrays.
+TRICKY = [
+    msg(
+        1,
+        text=["안녕 ", {"type": "bold", "text": "정원 🌱"}, ' say "hi" \\ C:\\x'],
+        text_entities=[
+            {"type": "plain", "text": "안녕 "},
+            {"type": "bold", "text": "정원 🌱"},
+            {"type": "mention_name", "text": "민", "user_id": 1002},
+            {"type": "text_link", "text": '"q"', "href": "https://example.org/a\\b"},
+        ],
+    ),
+    msg(2, text="end with a backslash \\", poll={"answers": [{"text": "예", "voters": 3}]}),
+    msg(3, text="👍🏽 \u0000-free \t tab", reactions=[{"emoji": "❤", "count": 2.5}]),
+]
+
+
+def desktop_json(
+    value: Any, found: list[bytes], path: tuple[str, ...] = (), depth: int = 0
+) -> bytes:
+    """``value`` encoded as ``json.dumps(value, indent=1, ensure_ascii=False)`` does, piece by
+    piece, appending to ``found`` the bytes of every value at a ``messages[*]`` path."""
+    pad = b" " * (depth + 1)
+    if isinstance(value, dict) and value:
+        members = [
+            json.dumps(key, ensure_ascii=False).encode() + b": "
+            + desktop_json(item, found, (*path, key), depth + 1)
+            for key, item in value.items()
+        ]  # fmt: skip
+        out = b"{\n" + pad + (b",\n" + pad).join(members) + b"\n" + pad[1:] + b"}"
+    elif isinstance(value, list) and value:
+        items = [desktop_json(item, found, (*path, "*"), depth + 1) for item in value]
+        out = b"[\n" + pad + (b",\n" + pad).join(items) + b"\n" + pad[1:] + b"]"
+    else:
+        out = json.dumps(value, ensure_ascii=False).encode()
+    if path[-2:] == ("messages", "*"):
+        found.append(out)
+    return out
+
+
+def account(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "about": "Here is the data you requested.",
+        "chats": {"about": "chats", "list": [{**one_chat(messages[:2])}]},
+        "left_chats": {"about": "left", "list": [{**one_chat(messages[2:]), "id": 77}]},
+    }
+
+
+@pytest.mark.parametrize("layout", [one_chat, account])
+def test_raw_is_the_exact_slice_of_a_telegram_desktop_file(tmp_path: Path, layout: Any) -> None:
+    root = layout(TRICKY)
+    expected: list[bytes] = []
+    data = desktop_json(root, expected)
+    assert data == json.dumps(root, indent=1, ensure_ascii=False).encode()
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "result.json").write_bytes(data)
+    results = list(read_export(folder))
+    assert problems_of(results) == []
+    raws = [m.raw for m in messages_of(results)]
+    assert raws == expected and len(raws) == 3
+    assert [json.loads(raw) for raw in raws] == TRICKY
+    assert raws[0] != json.dumps(TRICKY[0], sort_keys=True, ensure_ascii=False).encode()
+    assert messages_of(results)[0].text == '안녕 정원 🌱 say "hi" \\ C:\\x'
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7])
+def test_tiny_read_chunks_give_the_same_messages(
+    tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = write_export(tmp_path / "export", account(TRICKY))
+    expected = list(read_export(folder))
+    monkeypatch.setattr(te, "scan", partial(json_slices.scan, chunk_bytes=chunk))
+    assert list(read_export(folder)) == expected
+
+
+@pytest.mark.parametrize(
+    ("needle", "keep", "where"),
+    [
+        ("정", 2, "inside a string"),  # mid-character
+        ("\\\\", 1, "inside a string"),  # between a backslash and the character it escapes
+        ('"text_link",', 12, "inside a value"),  # between two keys
+    ],
+)
+def test_a_file_cut_mid_string_or_mid_message_keeps_what_came_before(
+    tmp_path: Path, needle: str, keep: int, where: str
+) -> None:
+    folder = write_export(tmp_path / "cut", one_chat([msg(9, text="first"), *TRICKY]))
+    data = (folder / "result.json").read_bytes()
+    cut = data.index(needle.encode(), data.index(b'"id": 1,')) + keep
+    (folder / "result.json").write_bytes(data[:cut])
+    results = list(read_export(folder))
+    assert [m.id for m in messages_of(results)] == [9]
+    (problem,) = problems_of(results)
+    assert results[-1] is problem
+    assert problem.message.startswith("result.json is truncated or malformed after 1 messages:")
+    assert where in problem.message
+
+
+def test_a_deeply_nested_message_is_a_problem_and_reading_goes_on(tmp_path: Path) -> None:
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    hostile = b'{"id": 2, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    body = b", ".join([json.dumps(msg(1)).encode(), hostile, json.dumps(msg(3)).encode()])
+    (folder / "result.json").write_bytes(b'{"id": 5, "messages": [' + body + b"]}")
+    results = list(read_export(folder))
+    assert [m.id for m in messages_of(results)] == [1, 3]
+    (problem,) = problems_of(results)
+    assert problem.where == "chat 5, message #2 of result.json"
+    assert f"nested deeper than {json_slices.MAX_DEPTH} levels" in problem.message
+
+
+def test_a_message_over_the_size_bound_is_a_problem_and_reading_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(te, "scan", partial(json_slices.scan, max_slice_bytes=4096))
+    folder = write_export(tmp_path / "big", one_chat([msg(1), msg(2, text="x" * 10_000), msg(3)]))
+    results = list(read_export(folder))
+    assert [m.id for m in messages_of(results)] == [1, 3]
+    (problem,) = problems_of(results)
+    assert problem.where == "chat 4242, message #2 of result.json"
+    assert "longer than 4096 bytes" in problem.message

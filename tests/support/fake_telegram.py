@@ -90,6 +90,7 @@ class FakeTelegram:
         self._next_update_id = 500_000
         self.files: dict[str, FakeFile] = {}  # by file_id
         self.downloads: list[str] = []  # file paths fetched, in order
+        self.answered: list[bytes] = []  # the bodies of API answers, in order
         self.webhook: dict[str, Any] | None = None
         self._stopping = False
         fake = self
@@ -111,6 +112,7 @@ class FakeTelegram:
                         self.path, self.headers.get("Content-Type", ""), body
                     )
                     kind = "application/json"
+                    fake.answered.append(data)
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", kind)
@@ -388,7 +390,9 @@ class FakeTelegram:
 
 
 def _encode(status: int, answer: dict[str, Any]) -> tuple[int, bytes]:
-    return status, json.dumps(answer).encode()
+    # Compact, keys in the order built, non-ASCII as \u escapes: bytes that no re-encoding
+    # of the parsed answer by the client gives back.
+    return status, json.dumps(answer, separators=(",", ":")).encode()
 
 
 def _kind(update: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from jikimi.actions.sinks.base import Redactor, redact_logs
+from jikimi.connectors.telegram_update import updates_of
 from jikimi.errors import BotApiError
 
 __all__ = [
@@ -119,8 +120,8 @@ class BotApi:
         params: dict[str, Any] = {"timeout": timeout, "allowed_updates": list(allowed_updates)}
         if offset is not None:
             params["offset"] = offset
-        result = self.call("getUpdates", params, timeout=timeout + LONG_POLL_MARGIN_SECONDS)
-        return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
+        result, body = self._call("getUpdates", params, timeout + LONG_POLL_MARGIN_SECONDS)
+        return updates_of(result, body) if isinstance(result, list) else []
 
     def get_file(self, file_id: str) -> dict[str, Any]:
         return self.call("getFile", {"file_id": file_id})
@@ -155,6 +156,12 @@ class BotApi:
         self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
     ) -> Any:
         """The ``result`` of one Bot API method, or :class:`BotApiError`."""
+        return self._call(method, params, timeout)[0]
+
+    def _call(
+        self, method: str, params: dict[str, Any] | None, timeout: float | None
+    ) -> tuple[Any, bytes]:
+        """The ``result`` and the body it came in (updates keep their bytes as evidence)."""
         url = f"{self._base}/bot{self._token}/{method}"
         return self._with_retries(
             method, lambda: self._call_once(method, url, params or {}, timeout or self._timeout)
@@ -185,7 +192,9 @@ class BotApi:
                 self._sleep(wait)
         raise AssertionError("unreachable: RetryPolicy.attempts is at least 1")
 
-    def _call_once(self, method: str, url: str, params: dict[str, Any], timeout: float) -> Any:
+    def _call_once(
+        self, method: str, url: str, params: dict[str, Any], timeout: float
+    ) -> tuple[Any, bytes]:
         try:
             response = self._client.post(url, json=params, timeout=timeout)
         except httpx.HTTPError as exc:
@@ -201,7 +210,7 @@ class BotApi:
                 raise _Retry(message)
             raise BotApiError(message, code=status, fatal=status in (401, 404))
         if answer["ok"]:
-            return answer.get("result")
+            return answer.get("result"), response.content
         raise self._refused(method, answer, status)
 
     def _download_once(self, url: str, dest: Path, max_bytes: int) -> int:

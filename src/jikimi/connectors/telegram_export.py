@@ -7,15 +7,18 @@ JSON") writes one of two layouts:
 * the whole account: ``{"chats": {"list": [chat, ...]}, "left_chats": {"list": [...]}, ...}``,
   each chat shaped like the one-chat root.
 
-The file can be many gigabytes, so it is never loaded whole: :func:`read_export` walks
-``ijson`` parse events once, for both layouts, and builds one message object at a time with
-``ijson.ObjectBuilder``. Each chat's ``name``, ``type`` and ``id`` precede ``messages`` in what
-Telegram writes; if a file puts a chat's ``id`` after its messages, the messages read before it
-carry what was known at the time (``None`` for the rest) and one :class:`ExportProblem` per chat
-says so, rather than buffering a whole chat in memory.
+The file can be many gigabytes, so it is never loaded whole: :func:`read_export` scans it once
+with :mod:`jikimi.connectors.json_slices`, for both layouts, which hands over each message
+object as the exact bytes it has in the file; each is kept as ``raw`` (evidence, byte for byte)
+and parsed with ``json.loads`` for the fields Jikimi reads. Each chat's ``name``, ``type`` and
+``id`` precede ``messages`` in what Telegram writes; if a file puts a chat's ``id`` after its
+messages, the messages read before it carry what was known at the time (``None`` for the rest)
+and one :class:`ExportProblem` per chat says so, rather than buffering a whole chat in memory.
 
-Failures are data: a malformed message, a refused media path or a truncated file is yielded as
-an :class:`ExportProblem` (or recorded on the :class:`MediaRef`) and reading goes on where it
+Failures are data: a malformed message, a refused media path, a message too long or too deeply
+nested to keep (:data:`~jikimi.connectors.json_slices.MAX_SLICE_BYTES`,
+:data:`~jikimi.connectors.json_slices.MAX_DEPTH`) or a truncated file is yielded as an
+:class:`ExportProblem` (or recorded on the :class:`MediaRef`) and reading goes on where it
 can. Only an export that cannot be opened at all raises :class:`~jikimi.errors.ExportError`.
 """
 
@@ -29,8 +32,17 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Literal
 
-import ijson
-
+from jikimi.connectors.json_slices import (
+    ANY,
+    Event,
+    JsonPath,
+    JsonSliceError,
+    Opened,
+    Scalar,
+    Skipped,
+    Slice,
+    scan,
+)
 from jikimi.errors import ExportError
 
 __all__ = [
@@ -58,27 +70,20 @@ PLACEHOLDERS: dict[str, str] = {
     "(File unavailable, please try again later)": "unavailable",
 }
 
-# ijson event prefixes: where message objects sit (one chat; whole account), where a chat
-# object starts (and whether the account left it), and where its header keys sit.
-_MESSAGE = "messages.item"
-_MESSAGE_PREFIXES = frozenset(
-    {_MESSAGE, "chats.list.item.messages.item", "left_chats.list.item.messages.item"}
-)
-_CHAT_PREFIXES: dict[str, bool] = {
-    "": False,
-    "chats.list.item": False,
-    "left_chats.list.item": True,
+# Where chat objects sit (one chat: the root; whole account) and whether the account left
+# them, where their header keys and their message lists sit, and so where messages sit.
+_CHATS: dict[JsonPath, bool] = {
+    (): False,
+    ("chats", "list", ANY): False,
+    ("left_chats", "list", ANY): True,
 }
-_CONTAINERS = frozenset({"messages", "chats.list", "left_chats.list"})
 _HEADER_KEYS = ("name", "type", "id")
-_HEADER_PREFIXES = frozenset(
-    f"{chat}.{key}" if chat else key for chat in _CHAT_PREFIXES for key in _HEADER_KEYS
-)
-_WATCHED = frozenset(_CHAT_PREFIXES) | _CONTAINERS | _HEADER_PREFIXES
-_DEPTH = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
+_HEADERS = frozenset((*chat, key) for chat in _CHATS for key in _HEADER_KEYS)
+_MESSAGE_LISTS = frozenset((*chat, "messages") for chat in _CHATS)
+_MESSAGES = frozenset((*messages, ANY) for messages in _MESSAGE_LISTS)
+_CONTAINERS = _MESSAGE_LISTS | {("chats", "list"), ("left_chats", "list")}
 _ACTOR = re.compile(r"(user|channel|chat)(\d+)")
 
-Event = tuple[str, str, Any]
 ActorKind = Literal["user", "channel", "chat", "unknown"]
 MediaField = Literal["photo", "file", "thumbnail"]
 
@@ -136,10 +141,9 @@ class MediaRef:
 class ExportMessage:
     """One message (or service message) of the export.
 
-    ``raw`` is the message's own JSON re-serialised canonically —
-    ``json.dumps(obj, sort_keys=True, ensure_ascii=False)`` in UTF-8, floats parsed as Python
-    floats — so it keeps every key Jikimi does not interpret, but it is not byte-identical to
-    the slice of ``result.json`` it came from.
+    ``raw`` is the message object exactly as it stands in ``result.json``, byte for byte
+    (Telegram's indentation, key order and escapes included): evidence, never re-serialised,
+    with every key Jikimi does not interpret.
     """
 
     chat: ExportChat
@@ -176,7 +180,10 @@ def read_export(folder: Path) -> Iterator[ExportMessage | ExportProblem]:
     result = _find_result(Path(folder))
     root = result.parent.resolve()
     with result.open("rb") as stream:
-        yield from _walk(ijson.parse(stream, use_float=True), root)
+        events = scan(
+            stream, slices=_MESSAGES, scalars=_HEADERS, opened=_CONTAINERS | _CHATS.keys()
+        )
+        yield from _walk(events, root)
 
 
 def links(message: ExportMessage) -> list[tuple[str, str]]:
@@ -243,60 +250,40 @@ class _ChatState:
 
 
 class _Cursor:
-    """Where the event stream is: the current chat, and whether any message list was seen."""
+    """Where the scan is: the current chat, and whether any message list was seen."""
 
     def __init__(self) -> None:
         self.chat = _ChatState(left=False)
         self.seen_container = False
 
-    def note(self, prefix: str, event: str, value: Any) -> None:
-        if event == "start_map" and prefix in _CHAT_PREFIXES:
-            self.chat = _ChatState(left=_CHAT_PREFIXES[prefix])
-        elif event == "start_array" and prefix in _CONTAINERS:
-            self.seen_container = True
-        elif event in ("string", "number", "null") and prefix in _HEADER_PREFIXES:
-            self.chat.set(prefix.rpartition(".")[2], value)
-
-
-def _tracked(events: Iterator[Event], cursor: _Cursor) -> Iterator[Event]:
-    """Pass the events through, noting chat headers in ``cursor`` and renaming each message's
-    own prefix (its start, keys and end) to ``messages.item`` so that one prefix serves every
-    layout; events inside a message keep theirs."""
-    for prefix, event, value in events:
-        if prefix in _MESSAGE_PREFIXES:
-            yield _MESSAGE, event, value
-            continue
-        if prefix in _WATCHED:
-            cursor.note(prefix, event, value)
-        yield prefix, event, value
-
-
-def _objects(events: Iterator[Event], cursor: _Cursor) -> Iterator[Any]:
-    """Each message object, built from its own events only and yielded at its closing event,
-    so ``cursor`` still describes that message's chat. (``ijson.items`` over the same events
-    measured no faster here: building ``ExportMessage`` dominates.)"""
-    builder: ijson.ObjectBuilder | None = None
-    depth = 0
-    for prefix, event, value in _tracked(events, cursor):
-        if builder is not None:
-            builder.event(event, value)
-            depth += _DEPTH.get(event, 0)
-            if depth == 0:
-                yield builder.value
-                builder = None
-        elif event == "start_map" and prefix == _MESSAGE:
-            builder, depth = ijson.ObjectBuilder(), 1
-            builder.event(event, value)
+    def note(self, event: Event) -> None:
+        if isinstance(event, Opened):
+            if event.kind == "object" and event.path in _CHATS:
+                self.chat = _ChatState(left=_CHATS[event.path])
+            elif event.kind == "array" and event.path in _CONTAINERS:
+                self.seen_container = True
+        elif isinstance(event, Scalar):
+            self.chat.set(event.path[-1], event.value)
 
 
 def _walk(events: Iterator[Event], root: Path) -> Iterator[ExportMessage | ExportProblem]:
     cursor = _Cursor()
-    count = 0
+    count = 0  # message objects read, the bad ones included
     try:
-        for obj in _objects(events, cursor):
-            count += 1
-            yield from _message(obj, cursor.chat, count, root)
-    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        for event in events:
+            if isinstance(event, Slice):
+                obj = _parse(event)
+                count += 1
+                yield from _message(obj, event.data, cursor.chat, count, root)
+            elif isinstance(event, Skipped):
+                count += 1
+                yield ExportProblem(
+                    f"{_where_chat(cursor.chat.chat())}, message #{count} of {RESULT_NAME}",
+                    f"message skipped: {event.size} bytes from byte {event.offset}, {event.reason}",
+                )
+            else:
+                cursor.note(event)
+    except JsonSliceError as exc:
         yield ExportProblem(
             RESULT_NAME,
             f"{RESULT_NAME} is truncated or malformed after {count} messages: {exc}",
@@ -310,11 +297,22 @@ def _walk(events: Iterator[Event], root: Path) -> Iterator[ExportMessage | Expor
         )
 
 
+def _parse(message: Slice) -> Any:
+    try:
+        return json.loads(message.data)
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise JsonSliceError(f"a message is not valid JSON: {exc}", message.offset) from None
+
+
+def _where_chat(chat: ExportChat) -> str:
+    return f"chat {chat.id if chat.id is not None else '?'}"
+
+
 def _message(
-    obj: Any, state: _ChatState, index: int, root: Path
+    obj: Any, raw: bytes, state: _ChatState, index: int, root: Path
 ) -> Iterator[ExportMessage | ExportProblem]:
     chat = state.chat()
-    where_chat = f"chat {chat.id if chat.id is not None else '?'}"
+    where_chat = _where_chat(chat)
     if not isinstance(obj, dict):
         yield ExportProblem(
             f"{where_chat}, message #{index} of {RESULT_NAME}", "message is not an object"
@@ -357,7 +355,7 @@ def _message(
             for field in MEDIA_FIELDS
             if isinstance(obj.get(field), str)
         ),
-        raw=json.dumps(obj, sort_keys=True, ensure_ascii=False).encode("utf-8"),
+        raw=raw,
     )
 
 

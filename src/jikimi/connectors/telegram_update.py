@@ -11,6 +11,11 @@ Ids: ``external_id`` is ``telegram:<chat_id>:<message_id>``, and an edit is its 
 scanned again; the same edit delivered twice is still recorded once). Authors are typed like
 the export connector's: ``user<id>``, or ``channel<id>`` / ``chat<id>`` when a channel or an
 anonymous group admin posted (``sender_chat``).
+
+``raw``: an update read from the Bot API (:func:`updates_of`, or the webhook's body) is a
+:class:`RawUpdate` that keeps the bytes it arrived as; the item's ``raw`` is the message
+object's own bytes within them (:mod:`jikimi.connectors.json_slices`), byte for byte, never
+re-serialised. Only an update built in code, without bytes, is stored as ``json.dumps``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from jikimi.connectors.json_slices import ANY, JsonSliceError, Skipped, Slice, scan
 from jikimi.signals.extractor import TextInput
 from jikimi.store.items_repo import ItemEdge, NewItem
 
@@ -29,6 +35,7 @@ __all__ = [
     "PLATFORM",
     "MediaRef",
     "Post",
+    "RawUpdate",
     "author_of",
     "external_id",
     "is_report",
@@ -38,6 +45,7 @@ __all__ = [
     "new_item",
     "post_of",
     "text_input",
+    "updates_of",
 ]
 
 PLATFORM = "telegram"
@@ -48,13 +56,46 @@ _REPORT = re.compile(r"/report(?:@(?P<bot>[A-Za-z0-9_]{1,64}))?(?=\s|$)", re.ASC
 _COLUMN = 200  # actor and label columns of item_links
 
 
+class RawUpdate(dict[str, Any]):
+    """An update as parsed, with ``raw``: the bytes it was received as."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, parsed: dict[str, Any], raw: bytes) -> None:
+        super().__init__(parsed)
+        self.raw = raw
+
+
+def updates_of(result: list[Any], body: bytes) -> list[dict[str, Any]]:
+    """The updates of a ``getUpdates`` answer: each object of ``result`` (parsed from
+    ``body``) as a :class:`RawUpdate` with its own bytes in ``body``, or as it is when they
+    cannot be told apart (an update too deep or too long to slice is still handled)."""
+    try:
+        found = [
+            event.data if isinstance(event, Slice) else None
+            for event in scan(body, slices={("result", ANY)})
+            if isinstance(event, Slice | Skipped)
+        ]
+    except JsonSliceError:
+        found = []
+    if len(found) != len(result):
+        found = [None] * len(result)
+    return [
+        RawUpdate(update, raw) if raw is not None else update
+        for update, raw in zip(result, found, strict=True)
+        if isinstance(update, dict)
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Post:
-    """One message of an update; ``kind`` is the update field it came in."""
+    """One message of an update; ``kind`` is the update field it came in, ``raw`` the
+    message's JSON exactly as received, when the update kept its bytes."""
 
     update_id: int
     kind: str
     message: dict[str, Any]
+    raw: str | None = None
 
     @property
     def edited(self) -> bool:
@@ -86,8 +127,22 @@ def post_of(update: dict[str, Any]) -> Post | None:
     for kind in ("message", "channel_post", *EDIT_KINDS):
         message = update.get(kind)
         if _is_message(message):
-            return Post(update_id, kind, message)
+            return Post(update_id, kind, message, _raw_member(update, kind))
     return None
+
+
+def _raw_member(update: dict[str, Any], kind: str) -> str | None:
+    """The bytes of ``update[kind]`` as received, if the update kept them (the last, as
+    ``json.loads`` keeps the last of a repeated key)."""
+    if not isinstance(update, RawUpdate):
+        return None
+    try:
+        members = [
+            event.data for event in scan(update.raw, slices={(kind,)}) if isinstance(event, Slice)
+        ]
+        return members[-1].decode("utf-8") if members else None
+    except (JsonSliceError, UnicodeDecodeError):
+        return None
 
 
 def _is_message(value: Any) -> bool:
@@ -197,8 +252,8 @@ def is_report(message: dict[str, Any], bot_username: str | None) -> bool:
     )
 
 
-def new_item(post: Post, *, submitted_by: str, raw: str | None = None) -> NewItem:
-    """The item to record for a post; ``raw`` is the message JSON as received."""
+def new_item(post: Post, *, submitted_by: str) -> NewItem:
+    """The item to record for a post; its ``raw`` is the message JSON as received."""
     message, chat = post.message, post.chat
     media = media_of(message)
     posted = message.get("date")
@@ -213,7 +268,7 @@ def new_item(post: Post, *, submitted_by: str, raw: str | None = None) -> NewIte
         text=_text(message),
         meta=_meta(post, media),
         external_id=external_id(post),
-        raw=raw if raw is not None else json.dumps(message, ensure_ascii=False),
+        raw=post.raw if post.raw is not None else json.dumps(message, ensure_ascii=False),
         links=_edges(message, chat),
     )
 

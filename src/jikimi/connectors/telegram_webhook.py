@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from sqlalchemy.exc import SQLAlchemyError
 
 from jikimi.connectors.telegram_bot import TelegramBot
+from jikimi.connectors.telegram_update import RawUpdate
 from jikimi.errors import JikimiError
 
 __all__ = ["MAX_UPDATE_BYTES", "SECRET_HEADER", "WEBHOOK_PATH", "WebhookServer"]
@@ -53,15 +54,16 @@ class WebhookServer:
                 if length <= 0 or length > MAX_UPDATE_BYTES:
                     self._reply(413 if length > 0 else 400)
                     return
+                body = self.rfile.read(length)
                 try:
-                    update = json.loads(self.rfile.read(length))
+                    update = json.loads(body)
                 except (ValueError, RecursionError):
                     self._reply(400)
                     return
                 if not isinstance(update, dict):
                     self._reply(400)
                     return
-                self._reply(_handle(bot, update))
+                self._reply(_handle(bot, RawUpdate(update, body)))
 
             def _reply(self, status: int) -> None:
                 body = b"{}" if status == 200 else b""
