@@ -38,12 +38,14 @@ from jikimi.connectors.telegram_bot import (
 )
 from jikimi.connectors.telegram_runtime import Deliveries
 from jikimi.connectors.telegram_update import (
+    RawUpdate,
     author_of,
     external_id,
     is_report,
     media_of,
     message_link,
     post_of,
+    updates_of,
 )
 from jikimi.connectors.telegram_webhook import SECRET_HEADER, WEBHOOK_PATH, WebhookServer
 from jikimi.errors import BotApiError
@@ -195,6 +197,41 @@ def test_a_benign_photo_is_recorded_and_left_alone(
     assert bot.offset() == update_id + 1
 
 
+def test_raw_is_the_message_exactly_as_the_bot_api_sent_it(
+    fake: FakeTelegram, service: Service, bot: TelegramBot
+) -> None:
+    photo_post(fake, 45, jpeg(25), caption='우리 여행 🌊 "quoted" \\ and / slash')
+    bot.poll_once()
+    (item,) = items(service)
+    (body,) = [b for b in fake.answered if b'"update_id"' in b]
+    text = body.decode("utf-8")
+    start = text.index('"message":') + len('"message":')
+    sent, end = json.JSONDecoder().raw_decode(text, start)
+    assert _raw(service, item["id"]) == text[start:end]
+    assert text[start:end] != json.dumps(sent, ensure_ascii=False)  # what parsing would keep
+
+
+def test_the_webhook_keeps_the_message_bytes_it_was_sent(
+    fake: FakeTelegram, service: Service, bot: TelegramBot
+) -> None:
+    server = WebhookServer(bot, WEBHOOK_SECRET, port=0).start()
+    host, port = server.address
+    sent = message(81, photo=photo((fake.add_file(jpeg(36)), 640, 480)), caption="사진 하나")
+    member = json.dumps(sent, indent=1, ensure_ascii=False)
+    body = f'{{"update_id": 9002,\n "message": {member}}}'.encode()
+    try:
+        with httpx.Client() as client:
+            headers = {SECRET_HEADER: WEBHOOK_SECRET, "Content-Type": "application/json"}
+            answer = client.post(
+                f"http://{host}:{port}{WEBHOOK_PATH}", content=body, headers=headers
+            )
+            assert answer.status_code == 200
+    finally:
+        server.stop()
+    (item,) = items(service)
+    assert _raw(service, item["id"]) == member
+
+
 def _raw(service: Service, item_id: int) -> str:
     with service.ws.sessions() as session:
         raw = session.get(Item, item_id).raw
@@ -245,7 +282,7 @@ def test_get_file_saying_too_big_is_not_retrievable_not_an_error(
     assert bot.offset() == update_id + 1
 
 
-def test_a_repeated_file_unique_id_is_not_downloaded_again(
+def test_a_file_seen_before_is_scanned_again_and_keyed_by_its_file_unique_id(
     fake: FakeTelegram, service: Service, bot: TelegramBot
 ) -> None:
     content = jpeg(26)
@@ -253,16 +290,15 @@ def test_a_repeated_file_unique_id_is_not_downloaded_again(
     fake.push("message", message(48, photo=photo((first, 640, 480))))
     bot.poll_once()
     assert items(service)[0]["verdicts"][0]["outcome"] == "allow"
-    bank(service, content)  # banked later: the copy is matched on the stored hashes
+    bank(service, content)  # banked later: the copy must be judged on what it is now
     copy = fake.add_file(content, unique_id=first.file_unique_id)
     fake.push("message", message(49, photo=photo((copy, 640, 480)), chat={**GROUP, "id": -1009}))
     bot.poll_once()
-    assert fake.downloads == [first.file_path]
-    assert [c.params["file_id"] for c in fake.calls_of("getFile")] == [first.file_id]
+    assert fake.downloads == [first.file_path, copy.file_path]  # its signals, not only hashes
     second = items(service)[1]
     (media,) = second["media"]
     assert media["sha256"] == hashlib.sha256(content).hexdigest()
-    assert media["file_id"] == first.file_unique_id
+    assert media["file_id"] == first.file_unique_id  # the key that finds identical copies
     assert second["verdicts"][0]["outcome"] == "remove"
 
 
@@ -280,7 +316,7 @@ def test_edits_are_items_of_their_own_and_redeliveries_are_not(
         f"telegram:{CHAT_ID}:50",
         f"telegram:{CHAT_ID}:50:edit:1764000100",
     ]
-    assert len(fake.downloads) == 1  # the edit kept its file: known by file_unique_id
+    assert len(fake.downloads) == 2  # an edit can swap the media: it is scanned again
 
 
 def test_a_channel_post_with_forward_and_bot_edges(
@@ -312,12 +348,15 @@ def test_a_channel_post_with_forward_and_bot_edges(
     }
 
 
-def test_text_only_messages_are_not_recorded(
+def test_text_only_messages_are_screened_and_only_flagged_ones_recorded(
     fake: FakeTelegram, service: Service, bot: TelegramBot
 ) -> None:
-    update_id = fake.push("message", message(51, text="hello all"))
-    assert bot.poll_once() == 1
-    assert items(service) == []
+    fake.push("message", message(51, text="hello all"))
+    update_id = fake.push("message", message(52, text="try @example_undress_bot on her"))
+    assert bot.poll_once() == 2
+    (item,) = items(service)  # "hello all" is kept nowhere
+    assert item["message_id"] == "52" and item["text"] == "try @example_undress_bot on her"
+    assert item["verdicts"][0]["outcome"] == "review"
     assert bot.offset() == update_id + 1
 
 
@@ -665,6 +704,22 @@ def test_authors_links_and_ids() -> None:
     assert external_id(post) == f"telegram:{CHAT_ID}:5:edit:77"
     assert post_of({"update_id": 2, "my_chat_member": {}}) is None
     assert post_of({"message": message(5)}) is None  # no update_id
+
+
+def test_updates_keep_their_bytes_and_an_unsliceable_one_is_still_handed_on() -> None:
+    deep: Any = []
+    for _ in range(80):
+        deep = [deep]
+    hostile = {"update_id": 2, "message": message(6, text="deep", entities=deep)}
+    answer = {"ok": True, "result": [{"update_id": 1, "message": message(5, text="한")}, hostile]}
+    body = json.dumps(answer, indent=2, ensure_ascii=False).encode()
+    first, second = updates_of(json.loads(body)["result"], body)
+    assert isinstance(first, RawUpdate) and first.raw in body
+    post = post_of(first)
+    assert post is not None and post.raw is not None
+    assert post.raw.encode() in body and json.loads(post.raw) == message(5, text="한")
+    assert not isinstance(second, RawUpdate) and second == hostile
+    assert post_of(second).raw is None  # type: ignore[union-attr]
 
 
 def test_typed_author_ids_reach_the_sink_as_user_ids() -> None:

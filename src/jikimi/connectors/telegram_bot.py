@@ -7,10 +7,11 @@ One update at a time (docs/telegram-bot.md):
 1. a post with a photo (its largest size), video, animation or document is skipped if its
    ``external_id`` is recorded already (a redelivery); else its file is fetched (``getFile``,
    then the download, into a private temp folder deleted afterwards) and the item goes
-   through :meth:`Service.ingest`. A file whose ``file_unique_id`` is recorded already is not
-   fetched again: the item is linked to that media and its stored hashes are matched again. A
-   file over the download limit (20 MB on the cloud Bot API) is recorded as not retrieved,
-   with its ``file_unique_id`` so identical copies are still found.
+   through :meth:`Service.ingest` with the file's ``file_unique_id`` (the key that finds
+   identical copies when one is removed). A file seen before is fetched again all the same:
+   the verdict needs its signals, not only its hashes. A file over the download limit (20 MB
+   on the cloud Bot API) is recorded as not retrieved, with its ``file_unique_id`` so
+   identical copies are still found.
 2. ``/report`` (``/report@<bot>``) replying to a message records that message (as above, or
    text-only) and files a ``user_report`` notice naming it; the reporter is the notifier and
    gets a short reply with the case. Without a reply, the member is told how to use it.
@@ -18,7 +19,10 @@ One update at a time (docs/telegram-bot.md):
    ``telegram-bot:<bot id>``): a crash re-delivers at most the update in flight, which the
    ``external_id`` makes harmless, and never skips one.
 
-Text-only posts are not recorded (privacy by default): only media, and messages people report.
+Text-only posts are screened in memory (:meth:`Service.check`: the ``context`` signal reads
+the text, the chat and the inline bot) and recorded only when the policy does not allow them,
+for example a post advertising an "undress" bot; everything else said in the chat is kept
+nowhere. Reported messages are always recorded.
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 from jikimi.cases.notices import check_notice
 from jikimi.connectors.telegram_api import BotApi
 from jikimi.connectors.telegram_update import (
-    PLATFORM,
     MediaRef,
     Post,
     author_of,
@@ -60,8 +63,6 @@ log = logging.getLogger("jikimi.telegram_bot")
 #: ``submitted_by`` of every item and notice the bot records (external ids are unique per
 #: submitter, so two bots in one chat record a message once).
 SUBMITTER = "telegram-bot"
-# Hashes of recorded media matched again when a copy arrives under a known file_unique_id.
-STORED_HASHES = ("md5", "sha1", "pdq", "video_md5", "vpdq")
 REPORT_USAGE = (
     "To report a message to the moderators, reply to it with /report (you can add why, "
     "e.g. /report fake nude of a classmate)."
@@ -149,9 +150,17 @@ class TelegramBot:
             if post.kind == "message" and is_report(post.message, self.bot.username):
                 self._report(post)
                 return None
-            if media_of(post.message) is None:
+            if media_of(post.message) is None and not self._flagged(post):
                 return None
             return self._record(post)
+
+    def _flagged(self, post: Post) -> bool:
+        """Whether a text-only post is more than allowed: checked, nothing recorded."""
+        text = text_input(post)
+        if text is None:
+            return False
+        analysis = self.service.check([], text=text, signals=())
+        return analysis.verdict is not None and analysis.verdict.outcome != "allow"
 
     def _record(self, post: Post) -> RecordedItem:
         item = new_item(post, submitted_by=SUBMITTER)
@@ -161,12 +170,12 @@ class TelegramBot:
             return existing  # a redelivered update: nothing fetched, nothing recorded again
         media = media_of(post.message)
         with tempfile.TemporaryDirectory(prefix="jikimi-telegram-") as folder:
-            uploads, missing, signals = self._media(media, Path(folder))
+            uploads, missing = self._media(media, Path(folder))
             recorded, analysis = self.service.ingest(
                 item,
                 uploads,
                 text=text_input(post),
-                signals=signals,
+                signals=(),
                 actor=self.actor,
                 file_ids=[media.file_unique_id] if uploads and media else [],
                 missing_media=missing,
@@ -175,25 +184,19 @@ class TelegramBot:
             self._on_effects()
         return recorded
 
-    def _media(
-        self, media: MediaRef | None, folder: Path
-    ) -> tuple[list[Upload], list[MediaLink], list[tuple[str, str]]]:
-        """(uploads, media not uploaded, hash signals of media recorded before)."""
+    def _media(self, media: MediaRef | None, folder: Path) -> tuple[list[Upload], list[MediaLink]]:
+        """(the upload, or the media that could not be fetched)."""
         if media is None:
-            return [], [], []
-        known = self.service.items.media_for_file_id(PLATFORM, media.file_unique_id)
-        if known is not None:
-            link = MediaLink(known, media.filename, file_id=media.file_unique_id)
-            return [], [link], self._stored_hashes(known)
+            return [], []
         if media.file_size is not None and media.file_size > self.max_download_bytes:
-            return [], [self._not_retrieved(media, _too_big(media.file_size))], []
+            return [], [self._not_retrieved(media, _too_big(media.file_size))]
         try:
             path = self._fetch(media, folder)
         except BotApiError as exc:
             if exc.fatal or exc.retryable:
                 raise  # the update is tried again later (or the bot stops)
-            return [], [self._not_retrieved(media, str(exc))], []
-        return [Upload(path, media.filename or path.name)], [], []
+            return [], [self._not_retrieved(media, str(exc))]
+        return [Upload(path, media.filename or path.name)], []
 
     def _fetch(self, media: MediaRef, folder: Path) -> Path:
         info = self.api.get_file(media.file_id)
@@ -212,14 +215,6 @@ class TelegramBot:
         return MediaLink(
             None, media.filename, error=f"not retrieved: {why}", file_id=media.file_unique_id
         )
-
-    def _stored_hashes(self, sha256: str) -> list[tuple[str, str]]:
-        stored = (self.service.ws.media.get(sha256) or {}).get("signals") or {}
-        pairs = [("sha256", sha256)]
-        pairs.extend(
-            (name, stored[name]) for name in STORED_HASHES if isinstance(stored.get(name), str)
-        )
-        return pairs
 
     # -- /report --------------------------------------------------------------------------
 

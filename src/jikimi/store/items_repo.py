@@ -268,21 +268,6 @@ class ItemStore:
                 "links": [_link_json(e) for e in edges],
             }
 
-    def media_for_file_id(self, platform: str, file_id: str) -> str | None:
-        """The SHA-256 of media recorded under this platform file id (Telegram's
-        ``file_unique_id``), if any: a connector need not fetch the same file twice."""
-        with self._sessions() as session:
-            return session.scalar(
-                select(ItemMedia.media_sha256)
-                .join(Item, Item.id == ItemMedia.item_id)
-                .where(
-                    Item.platform == platform,
-                    ItemMedia.file_id == file_id,
-                    ItemMedia.media_sha256.is_not(None),
-                )
-                .limit(1)
-            )
-
 
 def _existing(session: Session, submitted_by: str, external_id: str) -> RecordedItem | None:
     row = session.scalar(
