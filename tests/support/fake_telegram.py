@@ -25,9 +25,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.support.loopback import LoopbackServer, QuietHandler
 
 TOKEN = "123456789:AAHfakeTokenForTestsOnly-x_yz0123456789"
 BOT_ID = 123456789
@@ -95,7 +96,7 @@ class FakeTelegram:
         self._stopping = False
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 self._answer()
 
@@ -103,8 +104,7 @@ class FakeTelegram:
                 self._answer()
 
             def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
+                body = self.body()
                 if self.path.startswith("/file/"):
                     status, data, kind = fake._download(self.path)
                 else:
@@ -113,30 +113,15 @@ class FakeTelegram:
                     )
                     kind = "application/json"
                     fake.answered.append(data)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", kind)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass  # the client gave up (a test of its timeout)
+                self.reply(status, data, {"Content-Type": kind})
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._server = LoopbackServer(Handler)
 
     # -- test controls --------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.base_url
 
     def add_message(self, chat_id: int | str, message_id: int) -> None:
         with self._lock:
@@ -376,17 +361,14 @@ class FakeTelegram:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> FakeTelegram:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
         with self._lock:
             self._stopping = True
             self._changed.notify_all()
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-        self._server.server_close()
+        self._server.stop()
 
 
 def _encode(status: int, answer: dict[str, Any]) -> tuple[int, bytes]:

@@ -3,13 +3,12 @@ loopback): every sync reads the whole list; a removed line is a withdrawal."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from tests.banks.exchanges.conftest import Photo
+from tests.support.loopback import LoopbackServer, QuietHandler
 
 from jikimi.banks.exchanges.credentials import Secret
 from jikimi.errors import ExchangeCredentialsError, ExchangeError
@@ -25,37 +24,26 @@ class ListServer:
         self.body = b""
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                self.send_response(200 if self.path == "/list.txt" else 404)
-                self.send_header("Content-Length", str(len(server.body)))
-                self.end_headers()
-                self.wfile.write(server.body)
+                    self.reply(401, b"")
+                else:
+                    self.reply(200 if self.path == "/list.txt" else 404, server.body)
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.http = LoopbackServer(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/list.txt"
+        return f"{self.http.base_url}/list.txt"
 
 
 @pytest.fixture
 def list_server() -> Iterator[ListServer]:
     server = ListServer()
-    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
-    thread.start()
+    server.http.start()
     yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    server.http.stop()
 
 
 def _lines(photos: list[Photo]) -> str:
