@@ -7,10 +7,13 @@ extras="${1:-all}"
 
 # vpdq compiles against FFmpeg's libraries; PyAV ships its own wheels.
 apt_packages=(pkg-config cmake g++ libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
-              libavdevice-dev libavfilter-dev python3-venv)
+              libavdevice-dev libavfilter-dev python3-venv
+              fonts-nanum)  # Korean TrueType glyphs embedded in PDF reports
+
 # The console's browser tests drive Debian's chromium (Playwright downloads no browser).
 if [ "$extras" = "dev" ]; then
   apt_packages+=(chromium fonts-noto-cjk)  # Korean in the console's screenshots
+  apt_packages+=(openssl)  # a local time-stamp authority (openssl ts) in the evidence tests
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

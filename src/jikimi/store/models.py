@@ -719,4 +719,62 @@ class ExchangeRecord(Base):
     )
 
 
+class CustodyAnchor(Base):
+    """A Merkle root over the custody events ``first_seq``..``last_seq`` and the RFC 3161
+    time-stamp tokens over it (``tokens``: ``[{"tsa", "token"}]``, token base64 DER): the log
+    up to ``last_seq`` is shown unaltered since the tokens' time."""
+
+    __tablename__ = "custody_anchors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    merkle_root: Mapped[str] = mapped_column(String(64))
+    tokens: Mapped[list[dict[str, Any]]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_custody_anchors_last_seq", "last_seq", unique=True),)
+
+
+class ReportSubmission(Base):
+    """A report to an outside body about a case: ``kind`` ncmec_cybertipline, dsa_statement or
+    kcsc_takedown; ``state`` built -> submitted -> finished (or failed, with ``error``);
+    ``external_id`` the body's own id (the CyberTipline report id, the DSA PUID)."""
+
+    __tablename__ = "report_submissions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_report_submissions_case", "case_id", "kind"),)
+
+
+class PreservationHold(Base):
+    """Keep a case's media and records until ``until`` whatever retention says (a CyberTipline
+    submission holds for one year); ``released_at`` ends it early, with who did."""
+
+    __tablename__ = "preservation_holds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    until: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_preservation_holds_case", "case_id"),)
+
+
 GENESIS_HASH = "0" * 64
