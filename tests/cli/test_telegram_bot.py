@@ -1,23 +1,28 @@
 """`jikimi telegram-bot` against a fake Bot API: --once in-process, webhook management, a
-missing token, and a real process stopped by SIGTERM with its offset saved."""
+missing token, a real polling process stopped by SIGTERM with its offset saved, and a real
+webhook process receiving updates as Telegram posts them."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from sqlalchemy import select
 from tests.cli.conftest import Runner
 from tests.support.fake_telegram import TOKEN, FakeTelegram, fake_telegram, message, photo
 from tests.web.helpers import jpeg, wait_for
 
 from jikimi.settings import load_settings
 from jikimi.store.checkpoints import Checkpoints
+from jikimi.store.models import Item
 from jikimi.workspace import Workspace
 
 WEBHOOK_URL = "https://bot.example.org/telegram/webhook"
@@ -142,3 +147,54 @@ def test_sigterm_stops_a_polling_bot_with_its_offset_saved(
         assert Checkpoints(ws.sessions).load("telegram-bot:123456789") == {"offset": update_id + 1}
         item = ws.media.get(hashlib.sha256(content).hexdigest())
     assert item is not None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_webhook_bot_records_what_telegram_posts_and_refuses_a_wrong_secret(
+    configured: Path, fake: FakeTelegram
+) -> None:
+    content = jpeg(9)
+    update = {
+        "update_id": 900,
+        "message": message(90, photo=photo((fake.add_file(content), 64, 48))),
+    }
+    port = _free_port()
+    env = {**os.environ, "JIKIMI_TELEGRAM_WEBHOOK_SECRET": "s3cret-for_tests"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jikimi.cli.main", "telegram-bot", "--webhook", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+
+    def post(secret: str) -> int:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        return httpx.post(url, json=update, headers=headers, timeout=30).status_code
+
+    try:
+        assert wait_for(lambda: _listening(port), timeout=120), f"exited {process.poll()}"
+        assert post("a-guess") == 401
+        assert post("s3cret-for_tests") == 200
+        assert post("s3cret-for_tests") == 200  # Telegram retried: recorded once
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    with Workspace.open(load_settings()) as ws, ws.sessions() as session:
+        external = session.scalars(select(Item.external_id)).all()
+    assert external == [f"telegram:{update['message']['chat']['id']}:90"]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
