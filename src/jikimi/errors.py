@@ -34,6 +34,8 @@ Every message says what was wrong and what to do about it::
     ├── ExportError               a Telegram export that cannot be opened (no result.json)
     ├── IndexesLoading            a lookup before the match indexes are loaded (503, retry)
     ├── CustodyError              the custody log does not verify
+    ├── TimestampError            no time-stamp authority gave a token (``failures``)
+    ├── EvidenceError             an evidence package cannot be built or read (not a zip, no font)
     ├── VaultError                a vault blob is missing, damaged, or under another key
     ├── PersonError               a protected-person operation failed
     │   ├── PersonNotFound        no such person, or the person was deleted (withdrawn)
@@ -49,10 +51,18 @@ Every message says what was wrong and what to do about it::
     ├── OutboxError               an outbox row that does not exist or is in the wrong state
     ├── StatementError            a decision that cannot become a DSA statement (``problems``)
     ├── SinkError                 a sink could not deliver (``retryable``, ``retry_after``)
+    ├── ReportError               a report to an outside body could not be built or sent
+    │   ├── ReportInvalid         refused by local checks, nothing sent (``problems``)
+    │   ├── ReportRejected        the body refused it (``status``, ``problems``)
+    │   ├── ReportAuthError       credentials missing or refused (401/403); never shown
+    │   │   └── ReportNotConfigured   no credentials set here: nothing was sent (409)
+    │   └── ReportUnavailable     unreachable, 429 or 5xx: try again (``retry_after``)
     └── BotApiError               the Telegram bot's own Bot API call failed (``fatal``)
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class JikimiError(Exception):
@@ -211,6 +221,20 @@ class CustodyError(JikimiError):
     """The custody log does not verify."""
 
 
+class TimestampError(JikimiError):
+    """No time-stamp authority gave a good RFC 3161 token. ``failures`` lists each TSA with
+    what went wrong (down, an HTTP error, garbage, a refusal, a wrong nonce or imprint)."""
+
+    def __init__(self, message: str, *, failures: Sequence[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.failures = list(failures)  # (tsa, problem) pairs
+
+
+class EvidenceError(JikimiError):
+    """An evidence package cannot be built (the Korean font for the PDF is missing) or read
+    (not a zip, truncated, unsafe member names); the message says which and what to do."""
+
+
 class VaultError(JikimiError):
     """A vault blob is missing, damaged, or was not written with this master key."""
 
@@ -289,6 +313,45 @@ class SinkError(JikimiError):
     def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class ReportError(JikimiError):
+    """A report to an outside body (a regulator, NCMEC, KCSC) could not be built or sent."""
+
+
+class ReportInvalid(ReportError):
+    """Local checks refused the report before anything was sent; ``problems`` lists each."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(f"{message}: " + "; ".join(problems))
+        self.problems = list(problems)
+
+
+class ReportRejected(ReportError):
+    """The outside body refused the report (HTTP ``status``); ``problems`` are its reasons."""
+
+    def __init__(self, message: str, *, status: int, problems: list[str]) -> None:
+        super().__init__(f"{message}: " + "; ".join(problems) if problems else message)
+        self.status = status
+        self.problems = list(problems)
+
+
+class ReportAuthError(ReportError):
+    """Credentials are missing, or the outside body refused them. The message never shows
+    the credential."""
+
+
+class ReportNotConfigured(ReportAuthError):
+    """The operator has not set this body's credentials: nothing was sent."""
+
+
+class ReportUnavailable(ReportError):
+    """The outside body was unreachable or overloaded (429, 5xx): nothing was recorded as
+    sent, so sending again later is safe; ``retry_after`` is its own advice in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
         self.retry_after = retry_after
 
 

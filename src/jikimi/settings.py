@@ -109,6 +109,11 @@ class Settings(BaseSettings):
         default=False,
         description="Keep an encrypted copy of scanned media in the vault (default hash-only).",
     )
+    evidence_minor_media: bool = Field(
+        default=False,
+        description="Put media that may show a minor into evidence packages (default: hashes and "
+        "locators only; the vault copy stays for a request through the proper channel).",
+    )
     # -- the service (jikimi serve) ------------------------------------------------------------
     policy_file: Path | None = Field(
         default=None,
@@ -300,6 +305,63 @@ class Settings(BaseSettings):
         gt=0,
         le=3600,
         description="A claimed effect not finished within this is delivered again (crash).",
+    )
+    # -- time-stamps and custody anchors (docs/evidence.md) -------------------------------------
+    tsa_urls: list[str] = Field(
+        default_factory=list,
+        description="RFC 3161 time-stamp authorities asked to sign evidence manifests and "
+        "custody anchors; empty means nothing is time-stamped and the log is not anchored.",
+    )
+    tsa_certificates: Path | None = Field(
+        default=None,
+        description="PEM bundle of the TSAs' root certificates that time-stamp tokens are "
+        "verified against (offline); empty means tokens cannot be verified.",
+    )
+    tsa_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Longest wait for one time-stamp authority."
+    )
+    custody_anchor_minutes: float = Field(
+        default=60.0,
+        ge=0,
+        le=10_080,
+        description="The service anchors the custody log (a time-stamped Merkle root over the "
+        "new events) this often, when tsa_urls is set; 0 never.",
+    )
+    dsa_tdb_url: str = Field(
+        default="https://transparency.dsa.ec.europa.eu",
+        description="Base URL of the DSA Transparency Database API (production); set the "
+        "sandbox URL your Digital Services Coordinator gave you to test.",
+    )
+    dsa_tdb_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of the DSA Transparency Database API; never logged.",
+    )
+    dsa_tdb_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="Longest wait for the Transparency Database."
+    )
+    korean_font: Path | None = Field(
+        default=None,
+        description="TrueType font with Hangul for PDF reports; empty looks for Debian's "
+        "fonts-nanum (NanumGothic).",
+    )
+    ncmec_url: str = Field(
+        default="https://exttest.cybertip.org/ispws",
+        description="Base URL of NCMEC's CyberTipline Reporting API: the test environment by "
+        "default; https://report.cybertip.org/ispws reports for real.",
+    )
+    ncmec_username: str | None = Field(
+        default=None, description="CyberTipline Reporting API user name (from NCMEC)."
+    )
+    ncmec_password: SecretStr | None = Field(
+        default=None, description="CyberTipline Reporting API password (never logged)."
+    )
+    ncmec_reporter_email: str | None = Field(
+        default=None,
+        description="Email of the reporting person named in CyberTipline reports (required by "
+        "NCMEC to send one).",
+    )
+    ncmec_timeout_seconds: float = Field(
+        default=60.0, gt=0, le=600, description="Longest wait for one CyberTipline API call."
     )
 
     @classmethod

@@ -33,7 +33,16 @@ def test_child_safety_is_the_only_role_that_sees_minors() -> None:
 
 
 def test_child_safety_is_a_moderator_who_also_sees_minors() -> None:
-    assert permissions("child_safety") == permissions("moderator") | {Permission.MINORS_VIEW}
+    assert permissions("child_safety") == permissions("moderator") | {
+        Permission.MINORS_VIEW,
+        Permission.REPORTS_NCMEC,
+        Permission.EVIDENCE_EXPORT,
+    }
+
+
+def test_only_child_safety_and_admin_report_to_ncmec() -> None:
+    holders = {r for r, perms in ROLE_PERMISSIONS.items() if Permission.REPORTS_NCMEC in perms}
+    assert holders == {Role.ADMIN, Role.CHILD_SAFETY}
 
 
 def test_auditor_is_read_only_and_sees_no_media() -> None:
@@ -58,6 +67,18 @@ def test_platform_is_a_machine() -> None:
 def test_investigators_and_support_centres_bring_exports_in() -> None:
     holders = {r for r, perms in ROLE_PERMISSIONS.items() if Permission.EXPORTS_INGEST in perms}
     assert holders == {Role.ADMIN, Role.INVESTIGATOR, Role.SUPPORT_CENTRE, Role.PLATFORM}
+
+
+def test_evidence_packages_go_to_investigators_admins_and_child_safety() -> None:
+    holders = {r for r, perms in ROLE_PERMISSIONS.items() if Permission.EVIDENCE_EXPORT in perms}
+    assert holders == {Role.ADMIN, Role.INVESTIGATOR, Role.CHILD_SAFETY}
+
+
+def test_regulator_reports_stay_with_admins_and_support_centres() -> None:
+    dsa = {r for r, perms in ROLE_PERMISSIONS.items() if Permission.REPORTS_DSA in perms}
+    kcsc = {r for r, perms in ROLE_PERMISSIONS.items() if Permission.REPORTS_KCSC in perms}
+    assert dsa == {Role.ADMIN}
+    assert kcsc == {Role.ADMIN, Role.SUPPORT_CENTRE}
 
 
 def test_orders_and_flags_come_from_registered_senders() -> None:

@@ -51,6 +51,15 @@ class Permission(StrEnum):
     NOTICES_FILE = "notices:file"
     # POST /v1/exports: a Telegram Desktop export (an investigator's, a victim's) becomes items.
     EXPORTS_INGEST = "exports:ingest"
+    # POST /v1/cases/{id}/reports/ncmec: a CyberTipline report about a child-safety case.
+    REPORTS_NCMEC = "reports:ncmec"
+    # GET /v1/cases/{id}/evidence: a case as an evidence package (media where kept; logged).
+    EVIDENCE_EXPORT = "evidence:export"
+    # POST /v1/reports/dsa: statements of reasons to the DSA Transparency Database.
+    REPORTS_DSA = "reports:dsa"
+    # GET /v1/cases/{id}/reports/kcsc: the takedown package for KCSC and the victim support
+    # centre (support_centre: the cases it filed a notice in).
+    REPORTS_KCSC = "reports:kcsc"
 
 
 _P = Permission
@@ -62,7 +71,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
         Role.ADMIN: frozenset(Permission) - {_P.MINORS_VIEW},
         Role.MODERATOR: _MODERATOR,
-        Role.CHILD_SAFETY: _MODERATOR | {_P.MINORS_VIEW},
+        # Child-safety reviewers hand their cases to NCMEC and police: they export them.
+        Role.CHILD_SAFETY: _MODERATOR | {_P.MINORS_VIEW, _P.REPORTS_NCMEC, _P.EVIDENCE_EXPORT},
         # Investigators send the orders of the authority they work for.
         Role.INVESTIGATOR: frozenset(
             {
@@ -73,14 +83,16 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
                 _P.AUDIT_READ,
                 _P.NOTICES_FILE,
                 _P.EXPORTS_INGEST,
+                _P.EVIDENCE_EXPORT,
             }
         ),
         # A support centre looks its protected persons' hashes up and follows the items found
         # for them (its own); it reads no bank contents and views no media through the API.
         # Support centres are the usual trusted flaggers (DSA Art. 22), and receive the exports
         # victims make of the rooms they were shared in.
+        # It files takedown requests for victims, so it takes the KCSC package of those cases.
         Role.SUPPORT_CENTRE: frozenset(
-            {_P.ITEMS_READ, _P.MATCH, _P.NOTICES_FILE, _P.EXPORTS_INGEST}
+            {_P.ITEMS_READ, _P.MATCH, _P.NOTICES_FILE, _P.EXPORTS_INGEST, _P.REPORTS_KCSC}
         ),
         Role.AUDITOR: frozenset({_P.ITEMS_READ, _P.BANKS_READ, _P.MODELS_READ, _P.AUDIT_READ}),
         # A platform forwards the orders and flags it receives.

@@ -16,14 +16,17 @@ from jikimi.cli import (
     case,
     custody,
     demo,
+    evidence,
     exchange,
     hash,
     init,
     match,
     models,
     person,
+    report,
     scan,
     serve,
+    stats,
     telegram_bot,
     user,
     watch,
@@ -59,13 +62,16 @@ def build_app() -> typer.Typer:
     match.register(app)
     scan.register(app)
     app.add_typer(custody.build(), name="custody")
+    app.add_typer(evidence.build(), name="evidence")
     models.register(app)
     serve.register(app)
     telegram_bot.register(app)
     watch.register(app)
     demo.register(app)
+    stats.register(app)
     app.add_typer(user.build(), name="user")
     app.add_typer(exchange.build(), name="exchange")
+    app.add_typer(report.build(), name="report")
     return app
 
 

@@ -16,13 +16,41 @@ from fastapi import FastAPI
 from jikimi import __version__
 from jikimi.console.routes import mount_console
 from jikimi.web import docs_page
-from jikimi.web.api import admin, banks, cases, check, exchanges, exports, health, items, lookup
+from jikimi.web.api import (
+    admin,
+    banks,
+    cases,
+    check,
+    evidence,
+    exchanges,
+    exports,
+    health,
+    items,
+    lookup,
+    regulators,
+    reports,
+    stats,
+)
 from jikimi.web.middleware import BodyLimit, RequestMetrics
 from jikimi.web.problems import install_problem_handlers
 from jikimi.web.service import Service
 
 # The routers, in the order the API docs list them.
-API_MODULES = (health, check, items, exports, banks, lookup, cases, admin, exchanges)
+API_MODULES = (
+    health,
+    check,
+    items,
+    exports,
+    banks,
+    lookup,
+    cases,
+    evidence,
+    reports,
+    regulators,
+    admin,
+    exchanges,
+    stats,
+)
 
 # Routes anyone may call; every other route requires a token (a test enforces this list).
 PUBLIC_ROUTES = frozenset(

@@ -36,6 +36,8 @@ from jikimi.cases.notifiers import NotifierStore
 from jikimi.cases.notifying import CaseNotifier
 from jikimi.cases.store import CaseStore, NoticeReceipt
 from jikimi.errors import BankNotFound
+from jikimi.evidence.anchors import Anchorer
+from jikimi.evidence.timestamps import stamper_for
 from jikimi.matching.live import LiveMatcher
 from jikimi.matching.matcher import Matcher
 from jikimi.media.limits import Limits
@@ -175,6 +177,8 @@ class Service:
         self._spawn("jikimi-indexes", self._watch_banks)
         if self.options.run_dispatcher:
             self._spawn("jikimi-dispatcher", self._dispatch)
+        if self.ws.settings.tsa_urls and self.ws.settings.custody_anchor_minutes:
+            self._spawn("jikimi-anchors", self._anchor_custody)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -191,6 +195,18 @@ class Service:
 
     def _dispatch(self) -> None:
         self.dispatcher().run_forever(self._stop, poll_seconds=1.0)
+
+    def _anchor_custody(self) -> None:
+        """Anchor the custody log every ``custody_anchor_minutes``; failures wait a period."""
+        settings = self.ws.settings
+        anchorer = Anchorer(
+            self.ws.sessions,
+            self.ws.custody,
+            stamper_for(settings),
+            actor=self.ws.operator,
+            tool_version=TOOL,
+        )
+        anchorer.run_forever(self._stop, settings.custody_anchor_minutes * 60)
 
     def dispatcher(self) -> Dispatcher:
         return dispatcher_for(
