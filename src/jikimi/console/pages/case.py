@@ -30,6 +30,7 @@ from jikimi.console.sessions import SignedIn
 from jikimi.console.web import language_of, render
 from jikimi.console.wellness import WellnessStore
 from jikimi.errors import CaseError, CaseNotFound, StatementError
+from jikimi.web.api.evidence import evidence_download
 
 router = APIRouter(include_in_schema=False)
 
@@ -226,6 +227,7 @@ async def case_page(
         "revealed": revealed,
         "over": veil.over_limit(revealed),
         "can_decide": can_decide,
+        "can_export": who.principal.can(Permission.EVIDENCE_EXPORT),
         "held_by_other": held_by_other,
         "decidable": can_decide and not held_by_other and case["state"] != review.CLOSED,
         "values": {**_defaults(case, case["notices"]), **(values or {})},
@@ -421,3 +423,17 @@ async def assignment(
         return RedirectResponse(review.with_flash(back, "claim_refused", case_id), status_code=303)
     flash = "claimed" if claim else "released"
     return RedirectResponse(review.with_flash(back, flash, case_id), status_code=303)
+
+
+@router.post("/console/cases/{case_id}/evidence")
+async def export_evidence(
+    case_id: int, request: Request, who: SignedIn = Depends(review.case_reader)
+) -> Response:
+    """Download the case as an evidence package (``evidence:export``; CSRF checked); the
+    export is the custody event ``evidence.exported``, naming any media it holds."""
+    _, case = await review.posted_to_case(request, who, case_id, Permission.EVIDENCE_EXPORT)
+    if case is None:
+        return _not_found(request, who)
+    return await run_in_threadpool(
+        evidence_download, request.app.state.service, case_id, who.principal.name
+    )

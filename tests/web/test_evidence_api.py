@@ -1,0 +1,71 @@
+"""``GET /v1/cases/{id}/evidence``: investigators get a zip that verifies; others do not."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from tests.evidence.package_case import build_case
+from tests.web.helpers import bearer
+
+from jikimi.evidence.package import EXPORTED
+from jikimi.evidence.package_verify import verify_package
+from jikimi.store.models import Case
+from jikimi.web.service import Service
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"keep_media": True}
+
+
+def test_an_investigator_gets_the_package_and_the_export_is_logged(
+    client: TestClient, service: Service, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    built = build_case(client, service, tokens)
+    r = client.get(f"/v1/cases/{built.case_id}/evidence", headers=bearer(tokens["investigator"]))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/zip"
+    assert "attachment" in r.headers["content-disposition"]
+    assert r.headers["x-package-sha256"] == hashlib.sha256(r.content).hexdigest()
+    package = tmp_path / "case.zip"
+    package.write_bytes(r.content)
+    check = verify_package(package, roots=[])
+    assert check.ok, check.problems
+    [event] = [
+        e for e in service.ws.custody.events(subject=f"case:{built.case_id}") if e.kind == EXPORTED
+    ]
+    assert event.actor == "test-investigator"
+    assert event.seq == int(r.headers["x-custody-seq"])
+    assert event.payload["package_sha256"] == r.headers["x-package-sha256"]
+    assert event.payload["media_included"] == [built.sha256]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("role", ["moderator", "auditor", "platform", "support_centre"])
+def test_other_roles_are_refused(
+    client: TestClient, service: Service, tokens: dict[str, str], role: str
+) -> None:
+    built = build_case(client, service, tokens)
+    r = client.get(f"/v1/cases/{built.case_id}/evidence", headers=bearer(tokens[role]))
+    assert r.status_code == 403
+    assert r.json()["needs"] == ["evidence:export"]
+    kinds = {e.kind for e in service.ws.custody.events(subject=f"case:{built.case_id}")}
+    assert EXPORTED not in kinds
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_suspected_minor_case_is_for_child_safety_only(
+    client: TestClient, service: Service, tokens: dict[str, str]
+) -> None:
+    built = build_case(client, service, tokens)
+    with service.ws.sessions() as s, s.begin():
+        s.execute(update(Case).where(Case.id == built.case_id).values(suspected_minor=True))
+    url = f"/v1/cases/{built.case_id}/evidence"
+    assert client.get(url, headers=bearer(tokens["investigator"])).status_code == 404
+    r = client.get(url, headers=bearer(tokens["child_safety"]))
+    assert r.status_code == 200
+    assert client.get("/v1/cases/999/evidence", headers=bearer(tokens["admin"])).status_code == 404
