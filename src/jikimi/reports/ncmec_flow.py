@@ -1,0 +1,327 @@
+"""Reporting a child-safety case to NCMEC's CyberTipline, resumably.
+
+One ``report_submissions`` row (kind ``ncmec_cybertipline``) per report, its state moving
+``built`` → ``submitted`` → ``finished`` (or ``failed``, with the error). Each step is committed
+as soon as NCMEC accepts it: the report id on submit, each file id on upload, each file's
+details, the finish. A run after a failure or a crash picks up the unfinished report and goes
+on from the last recorded step with the same report id, so a case is never reported twice; a
+finished report is answered as it is.
+
+On submission, in the same transaction: custody ``report.ncmec.submitted`` and a one-year
+preservation hold on the case (custody ``case.preserved``): 18 U.S.C. § 2258A(h), as amended
+by the REPORT Act (2024), asks a provider to preserve a report's contents for one year.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from jikimi import __version__
+from jikimi.errors import ReportError, ReportInvalid
+from jikimi.reports.cybertipline import (
+    FileFacts,
+    ReportFacts,
+    build_file_details_xml,
+    build_report_xml,
+    check_report,
+)
+from jikimi.reports.cybertipline_client import CyberTiplineClient
+from jikimi.reports.cybertipline_facts import gather_facts
+from jikimi.store.db import write_session
+from jikimi.store.models import PreservationHold, ReportSubmission
+
+if TYPE_CHECKING:
+    from jikimi.workspace import Workspace
+
+__all__ = ["KIND", "NcmecResult", "one_year_after", "report_case", "submission_json", "submissions"]
+
+KIND = "ncmec_cybertipline"
+SUBMITTED = "report.ncmec.submitted"
+FINISHED = "report.ncmec.finished"
+PRESERVED = "case.preserved"
+
+Connect = Callable[[], CyberTiplineClient]
+
+
+@dataclass(frozen=True, slots=True)
+class NcmecResult:
+    """What a run did: the submission row as JSON (None for a dry run), the report document
+    and the problems that keep it from being sent (a dry run reports them; a real run raises)."""
+
+    submission: dict[str, Any] | None
+    document: bytes
+    problems: list[str]
+
+
+def one_year_after(at: datetime) -> datetime:
+    """The same instant a calendar year later (29 February → 28 February)."""
+    try:
+        return at.replace(year=at.year + 1)
+    except ValueError:
+        return at.replace(year=at.year + 1, day=28)
+
+
+def report_case(
+    ws: Workspace,
+    case_id: int,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    connect: Connect | None = None,
+) -> NcmecResult:
+    """Report ``case_id`` to the CyberTipline, or go on with its unfinished report.
+
+    Raises :class:`~jikimi.errors.CaseError` for a case that is not a child-safety case,
+    :class:`~jikimi.errors.ReportInvalid` (every problem listed, nothing sent) for a report that
+    does not validate, and another :class:`~jikimi.errors.ReportError` when NCMEC cannot be
+    reached or refuses a step (the row says how far it got; run again to resume)."""
+    facts = _facts(ws, case_id)
+    document = build_report_xml(facts)
+    problems = check_report(document)
+    if dry_run:
+        return NcmecResult(None, document, problems)
+    row = _latest(ws, case_id)
+    if row is not None and row["state"] == "finished":
+        return NcmecResult(row, (row["detail"].get("report_xml") or "").encode(), [])
+    resuming = row is not None and row["external_id"] is not None
+    if not resuming and problems:
+        _record_refusal(ws, case_id, document, problems, actor)
+        raise ReportInvalid("CyberTipline report refused, nothing sent", problems)
+    with (connect or (lambda: CyberTiplineClient.from_settings(ws.settings)))() as client:
+        if resuming:
+            assert row is not None
+            submission_id = row["id"]
+            _resume(ws, submission_id)
+        else:
+            submission_id = _open(ws, case_id, document, facts, actor)
+            _submit(ws, client, submission_id, document, actor)
+        _complete(ws, client, submission_id, facts, actor)
+    return NcmecResult(_get(ws, submission_id), document, [])
+
+
+def submissions(ws: Workspace, case_id: int) -> list[dict[str, Any]]:
+    """Every report submission about ``case_id`` (all kinds), oldest first."""
+    with ws.sessions() as session:
+        rows = session.scalars(
+            select(ReportSubmission)
+            .where(ReportSubmission.case_id == case_id)
+            .order_by(ReportSubmission.id)
+        )
+        return [submission_json(r) for r in rows]
+
+
+def submission_json(row: ReportSubmission, *, with_document: bool = True) -> dict[str, Any]:
+    detail = dict(row.detail or {})
+    if not with_document:
+        detail.pop("report_xml", None)
+    return {
+        "id": row.id,
+        "case_id": row.case_id,
+        "kind": row.kind,
+        "state": row.state,
+        "external_id": row.external_id,
+        "document_sha256": row.document_sha256,
+        "detail": detail,
+        "error": row.error,
+        "created_at": row.created_at.isoformat(),
+        "created_by": row.created_by,
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+# -- the steps ---------------------------------------------------------------------------------
+
+
+def _facts(ws: Workspace, case_id: int) -> ReportFacts:
+    with ws.sessions() as session:
+        return gather_facts(
+            session, case_id, reporter_email=ws.settings.ncmec_reporter_email, held=ws.vault.has
+        )
+
+
+def _latest(ws: Workspace, case_id: int) -> dict[str, Any] | None:
+    """The newest CyberTipline submission of the case that got anywhere: finished, or holding
+    a report id (submitted, or failed after submission)."""
+    with ws.sessions() as session:
+        row = session.scalars(
+            select(ReportSubmission)
+            .where(
+                ReportSubmission.case_id == case_id,
+                ReportSubmission.kind == KIND,
+                ReportSubmission.external_id.is_not(None),
+            )
+            .order_by(ReportSubmission.id.desc())
+            .limit(1)
+        ).first()
+        return submission_json(row) if row else None
+
+
+def _get(ws: Workspace, submission_id: int) -> dict[str, Any]:
+    with ws.sessions() as session:
+        row = session.get(ReportSubmission, submission_id)
+        assert row is not None
+        return submission_json(row)
+
+
+def _record_refusal(
+    ws: Workspace, case_id: int, document: bytes, problems: list[str], actor: str
+) -> None:
+    with write_session(ws.sessions) as session:
+        session.add(
+            ReportSubmission(
+                case_id=case_id,
+                kind=KIND,
+                state="failed",
+                document_sha256=hashlib.sha256(document).hexdigest(),
+                detail={"problems": problems},
+                error="refused by local checks, nothing sent: " + "; ".join(problems),
+                created_by=actor,
+            )
+        )
+
+
+def _open(ws: Workspace, case_id: int, document: bytes, facts: ReportFacts, actor: str) -> int:
+    files = [
+        {"sha256": f.sha256, "held": f.held, "file_id": None, "details_sent": False}
+        for f in facts.files
+    ]
+    with write_session(ws.sessions) as session:
+        row = ReportSubmission(
+            case_id=case_id,
+            kind=KIND,
+            state="built",
+            document_sha256=hashlib.sha256(document).hexdigest(),
+            # The exact document sent: the contents of the report, kept with the hold.
+            detail={"report_xml": document.decode(), "files": files},
+            created_by=actor,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _submit(
+    ws: Workspace, client: CyberTiplineClient, submission_id: int, document: bytes, actor: str
+) -> None:
+    try:
+        report_id = client.submit(document)
+    except ReportError as exc:
+        _fail(ws, submission_id, exc)
+        raise
+    now = datetime.now(UTC)
+    with write_session(ws.sessions) as session:
+        row = session.get(ReportSubmission, submission_id)
+        assert row is not None and row.case_id is not None
+        row.state, row.external_id, row.updated_at, row.error = "submitted", report_id, now, None
+        hold = PreservationHold(
+            case_id=row.case_id,
+            reason=f"NCMEC CyberTipline report {report_id}: 18 U.S.C. 2258A(h), one year",
+            until=one_year_after(now),
+            created_at=now,
+            created_by=actor,
+        )
+        session.add(hold)
+        session.flush()
+        subject = f"case:{row.case_id}"
+        ws.custody.append(
+            SUBMITTED,
+            subject,
+            {
+                "submission_id": row.id,
+                "report_id": report_id,
+                "document_sha256": row.document_sha256,
+                "files": len(row.detail.get("files", [])),
+            },
+            actor=actor,
+            tool_version=__version__,
+            session=session,
+        )
+        ws.custody.append(
+            PRESERVED,
+            subject,
+            {"hold_id": hold.id, "until": hold.until.isoformat(), "reason": hold.reason},
+            actor=actor,
+            tool_version=__version__,
+            session=session,
+        )
+
+
+def _complete(
+    ws: Workspace,
+    client: CyberTiplineClient,
+    submission_id: int,
+    facts: ReportFacts,
+    actor: str,
+) -> None:
+    """Upload the held files, send each file's details, finish: each step recorded at once."""
+    by_sha = {f.sha256: f for f in facts.files}
+    row = _get(ws, submission_id)
+    report_id = row["external_id"]
+    try:
+        for entry in row["detail"].get("files", []):
+            file = by_sha.get(entry["sha256"])
+            if file is None or not entry["held"]:
+                continue
+            if entry["file_id"] is None:
+                answer = client.upload(report_id, _filename(file), ws.vault.get(file.sha256))
+                _update_file(ws, submission_id, file.sha256, file_id=answer.file_id)
+                entry["file_id"] = answer.file_id
+            if not entry["details_sent"]:
+                client.file_info(build_file_details_xml(report_id, entry["file_id"], file))
+                _update_file(ws, submission_id, file.sha256, details_sent=True)
+        held_ids = client.finish(report_id)
+    except ReportError as exc:
+        _fail(ws, submission_id, exc)
+        raise
+    _finish(ws, submission_id, list(held_ids), actor)
+
+
+def _filename(file: FileFacts) -> str:
+    return file.original_name or file.sha256
+
+
+def _update_file(ws: Workspace, submission_id: int, sha256: str, **changes: Any) -> None:
+    with write_session(ws.sessions) as session:
+        row = session.get(ReportSubmission, submission_id)
+        assert row is not None
+        files = [
+            {**f, **changes} if f["sha256"] == sha256 else f for f in row.detail.get("files", [])
+        ]
+        row.detail = {**row.detail, "files": files}
+        row.updated_at = datetime.now(UTC)
+
+
+def _resume(ws: Workspace, submission_id: int) -> None:
+    with write_session(ws.sessions) as session:
+        row = session.get(ReportSubmission, submission_id)
+        assert row is not None
+        row.state, row.error, row.updated_at = "submitted", None, datetime.now(UTC)
+
+
+def _fail(ws: Workspace, submission_id: int, exc: ReportError) -> None:
+    with write_session(ws.sessions) as session:
+        row = session.get(ReportSubmission, submission_id)
+        assert row is not None
+        row.state, row.error, row.updated_at = "failed", str(exc), datetime.now(UTC)
+
+
+def _finish(ws: Workspace, submission_id: int, file_ids: list[str], actor: str) -> None:
+    with write_session(ws.sessions) as session:
+        row = session.get(ReportSubmission, submission_id)
+        assert row is not None
+        row.state, row.error, row.updated_at = "finished", None, datetime.now(UTC)
+        row.detail = {**row.detail, "finished_file_ids": file_ids}
+        ws.custody.append(
+            FINISHED,
+            f"case:{row.case_id}",
+            {"submission_id": row.id, "report_id": row.external_id, "file_ids": file_ids},
+            actor=actor,
+            tool_version=__version__,
+            session=session,
+        )
