@@ -3,7 +3,8 @@ tokens by role. Loaded for every test directory by tests/conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,18 @@ def ws(
 
 
 @pytest.fixture
-def service(ws: Workspace, registry: Registry) -> Iterator[Service]:
-    svc = Service(ws, ServiceOptions(run_dispatcher=False, watch_seconds=0.2, registry=registry))
+def clock() -> Callable[[], datetime]:
+    """The service's clock: real time, unless a test module overrides this fixture with a
+    clock it moves by hand (notices' deadlines, decisions, transparency figures)."""
+    return lambda: datetime.now(UTC)
+
+
+@pytest.fixture
+def service(ws: Workspace, registry: Registry, clock: Callable[[], datetime]) -> Iterator[Service]:
+    options = ServiceOptions(
+        run_dispatcher=False, watch_seconds=0.2, registry=registry, clock=clock
+    )
+    svc = Service(ws, options)
     yield svc
     svc.stop()
 

@@ -190,7 +190,8 @@ def test_the_charts_show_what_happened(
     )
     assert marks == ["24", "48"]
     assert "1 of 2 cases with a legal deadline" in html and "(50%)" in html
-    assert "Median time to decision: 20.0 hours." in html
+    # 90th percentile by nearest rank of (10, 30): the second value.
+    assert "Median time to decision: 20.0 hours; 90th percentile: 30.0 hours." in html
 
     # 3. Open cases now: the DSA notice, 72 hours gone by.
     queues = _marks(charts["chart-queues"])
@@ -205,6 +206,19 @@ def test_the_charts_show_what_happened(
 
     # 5. Matches by bank: the upload matched the trusted bank.
     assert _marks(charts["chart-banks"]) == {("trusted-hashes", "matched"): "1"}
+
+    # 6. Both removals were on the law, intimate images of adults; no appeal, no suspension.
+    assert "Reviewers&#39; removals and restrictions in this period: 2." in html
+    grounds = html.split('id="panel-grounds"')[1].split("</section>")[0]
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", grounds) == [
+        "Intimate images of adults",
+        "Removed",
+        "2",
+    ]
+    assert "Appeals filed in this period: 0; 0 of 0 decided appeals reversed" in html
+    assert "Notifiers suspended for manifestly unfounded notices in this period: 0." in html
+    # An auditor (audit:read) gets the exports of the period shown.
+    assert 'href="/console/dashboard/export?days=7&amp;shape=dsa&amp;format=csv"' in html
 
     # Tables carry the same numbers; no case, item or notifier appears anywhere.
     assert html.count("<table>") == 6
@@ -231,6 +245,8 @@ def test_in_korean(
     day = DAY0.date()
     assert f"{day.month}월 {day.day}일" in html  # a day on the axis
     assert "Notices per day" not in html
+    assert "90번째 백분위수는 30.0시간입니다." in html and "근거별 삭제·제한" in html
+    assert "/console/dashboard/export" not in html  # cases:decide alone: no exports
 
 
 def test_who_may_open_it(console: TestClient) -> None:

@@ -63,16 +63,6 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def service(ws: Workspace, registry: Registry, clock: Clock) -> Iterator[Service]:
-    options = ServiceOptions(
-        run_dispatcher=False, watch_seconds=0.2, registry=registry, clock=clock
-    )
-    svc = Service(ws, options)
-    yield svc
-    svc.stop()
-
-
 def _locator(message: int) -> str:
     return f"https://t.me/c/1001/{message}"
 

@@ -93,6 +93,13 @@ class Period:
         today = now.astimezone(UTC).date()
         return cls(_midnight(today - timedelta(days=days - 1)), _midnight(today) + timedelta(1))
 
+    @classmethod
+    def of_dates(cls, first: date, last: date) -> Period:
+        """The UTC days from ``first`` to ``last``, both included."""
+        if last < first:
+            raise ValueError(f"a period ends after it starts: {first} is after {last}")
+        return cls(_midnight(first), _midnight(last) + timedelta(1))
+
     @property
     def days(self) -> tuple[date, ...]:
         first = self.start.astimezone(UTC).date()
@@ -173,6 +180,8 @@ class CaseClock:
     hours_taken: float
     hours_allowed: float
     met: bool
+    rule: str | None = None  # the deadline rule that set its clock (cases.deadline_rule)
+    origin: str | None = None  # what opened the case: a notice kind, or "verdict"
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +222,14 @@ def time_to_decision(session: Session, period: Period) -> TimeToDecision:
         .subquery()
     )
     rows = session.execute(
-        select(Case.created_at, Case.due_at, Case.closed_at, first.c.received_at)
+        select(
+            Case.created_at,
+            Case.due_at,
+            Case.closed_at,
+            Case.deadline_rule,
+            Case.origin,
+            first.c.received_at,
+        )
         .outerjoin(first, first.c.case_id == Case.id)
         .where(
             Case.due_at.is_not(None),
@@ -223,13 +239,15 @@ def time_to_decision(session: Session, period: Period) -> TimeToDecision:
         )
     )
     cases = []
-    for created_at, due_at, closed_at, received_at in rows:
+    for created_at, due_at, closed_at, rule, origin, received_at in rows:
         start = _aware(received_at) or created_at
         cases.append(
             CaseClock(
                 hours_taken=max(0.0, _hours(closed_at - start)),
                 hours_allowed=max(0.0, _hours(due_at - start)),
                 met=closed_at <= due_at,
+                rule=rule,
+                origin=origin,
             )
         )
     cases.sort(key=lambda c: (c.hours_allowed, c.hours_taken, not c.met))

@@ -3,9 +3,12 @@
 Reviewers and auditors (``cases:decide`` or ``audit:read``) see, over the last 7, 30 or 90
 UTC days: notices per day by kind, removals per day (automated or by reviewers), time to
 decision against the legal deadline, open cases per queue now, the share of automated
-decisions, and matches per bank. Figures come from :mod:`jikimi.reports.figures`, charts from
-:mod:`jikimi.console.charts` (SVG drawn here, no script). Only counts are shown: no case, item
-or content, so suspected-minor cases are counted without anything about them being revealed.
+decisions, and matches per bank; then tables of removals by ground, appeals and notifier
+suspensions. Figures come from :mod:`jikimi.reports.figures` and
+:mod:`jikimi.reports.transparency`, charts from :mod:`jikimi.console.charts` (SVG drawn here,
+no script). Only counts are shown: no case, item or content, so suspected-minor cases are
+counted without anything about them being revealed. ``audit:read`` holders also get the
+transparency exports (``/console/dashboard/export``), as ``GET /v1/stats`` gives them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +33,9 @@ from jikimi.console.i18n import catalog
 from jikimi.console.sessions import SignedIn
 from jikimi.console.web import ConsoleForbidden, language_of, render, signed_in
 from jikimi.reports import figures as f
+from jikimi.reports import transparency as tr
+from jikimi.reports.transparency_export import SHAPES
+from jikimi.web.api.stats import FORMATS, check_choice, export_response, read
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,6 +79,9 @@ class Figures:
     queues: tuple[f.QueueLoad, ...]
     sources: f.DecisionSources
     banks: tuple[f.BankMatches, ...]
+    grounds: tuple[tr.GroundCount, ...]
+    appeals: tr.AppealCounts
+    suspensions: tr.SuspensionCounts
 
 
 def read_figures(sessions: sessionmaker[Session], period: f.Period, now: datetime) -> Figures:
@@ -85,6 +94,9 @@ def read_figures(sessions: sessionmaker[Session], period: f.Period, now: datetim
             f.open_cases_by_queue(session, now),
             f.decision_sources(session, period),
             f.matches_by_bank(session, period),
+            tr.removals_by_ground(session, period),
+            tr.appeals(session, period),
+            tr.suspensions(session, period),
         )
 
 
@@ -109,13 +121,17 @@ class Panel:
     notes: list[str] = field(default_factory=list)
 
 
+def _days(days: str) -> int:
+    return int(days) if days in {str(p) for p in PERIODS} else DEFAULT_DAYS
+
+
 @router.get("/console/dashboard")
 async def dashboard(
     request: Request,
     days: str = "",
     who: SignedIn = Depends(any_of(Permission.CASES_DECIDE, Permission.AUDIT_READ)),
 ) -> Response:
-    chosen = int(days) if days in {str(p) for p in PERIODS} else DEFAULT_DAYS
+    chosen = _days(days)
     service = request.app.state.service
     now = service.now()
     period = f.Period.last_days(chosen, now)
@@ -132,8 +148,30 @@ async def dashboard(
         "period_start": figures.period.days[0].isoformat(),
         "period_end": figures.period.days[-1].isoformat(),
         "panels": panels(figures, t, chosen),
+        "facts": fact_tables(figures, t),
+        "exports": [(t(f"dashboard.export.{shape}"), shape) for shape in SHAPES]
+        if who.principal.can(Permission.AUDIT_READ)
+        else [],
     }
     return render(request, "dashboard.html", context, who=who)
+
+
+@router.get("/console/dashboard/export")
+async def export(
+    request: Request,
+    days: str = "",
+    shape: str = "summary",
+    fmt: str = Query("csv", alias="format"),
+    _: SignedIn = Depends(any_of(Permission.AUDIT_READ)),
+) -> Response:
+    """The transparency exports of the dashboard's period, as ``GET /v1/stats`` gives them
+    (the session's sign-in instead of a token)."""
+    check_choice(shape, SHAPES, "shape")
+    check_choice(fmt, FORMATS, "format")
+    service = request.app.state.service
+    period = f.Period.last_days(_days(days), service.now())
+    report = await run_in_threadpool(read, service, period)
+    return export_response(report, shape, fmt)
 
 
 def panels(figures: Figures, t: Text, days: int) -> list[Panel]:
@@ -298,6 +336,7 @@ def _deadlines(figures: Figures, t: Text) -> Panel:
         met=_num(clocks.met),
         share=_share(clocks.share_met),
         median=_hours(clocks.median_hours),
+        p90=_hours(tr.p90([c.hours_taken for c in clocks.cases])),
     )
     strips = clock_strips(clocks, t)
     chart = None
@@ -316,15 +355,19 @@ def _deadlines(figures: Figures, t: Text) -> Panel:
     rows = []
     for strip in strips:
         met = sum(ok for _, ok in strip.points)
-        median = statistics.median(v for v, _ in strip.points)
+        taken = [v for v, _ in strip.points]
         count = len(strip.points)
-        rows.append([strip.label, _num(count), _num(met), _num(count - met), _hours(median)])
+        median, p90 = statistics.median(taken), tr.p90(taken)
+        rows.append(
+            [strip.label, _num(count), _num(met), _num(count - met), _hours(median), _hours(p90)]
+        )
     head = [
         t("dashboard.deadlines.clock"),
         t("dashboard.table.cases"),
         t("dashboard.deadlines.met"),
         t("dashboard.deadlines.missed"),
         t("dashboard.deadlines.median"),
+        t("dashboard.deadlines.p90"),
     ]
     return Panel(
         "deadlines",
@@ -448,3 +491,79 @@ def _banks(figures: Figures, t: Text, days: int) -> Panel:
     ]
     rows = [[b.bank, _num(b.matches), _num(b.suppressed)] for b in banks]
     return Panel("banks", heading, summary, chart, t("dashboard.banks.empty"), Table(head, rows))
+
+
+# -- the tables under the charts --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """A table of figures shown as it is (no chart): removals by ground, appeals, suspensions."""
+
+    id: str
+    heading: str
+    summary: str
+    table: Table
+
+
+def fact_tables(figures: Figures, t: Text) -> list[Facts]:
+    grounds, appeals, held = figures.grounds, figures.appeals, figures.suspensions
+    by_ground = Table(
+        [
+            t("dashboard.grounds.ground"),
+            t("dashboard.grounds.category"),
+            t("dashboard.grounds.outcome"),
+            t("dashboard.table.decisions"),
+        ],
+        [
+            [
+                t(f"dashboard.grounds.ground.{g.ground}"),
+                _named(t, "grounds.category", g.category),
+                t(f"dashboard.grounds.outcome.{g.outcome}"),
+                _num(g.decisions),
+            ]
+            for g in grounds
+        ],
+    )
+    value = t("dashboard.table.value")
+    return [
+        Facts(
+            "grounds",
+            t("dashboard.grounds.title"),
+            t("dashboard.grounds.summary", total=_num(sum(g.decisions for g in grounds))),
+            by_ground,
+        ),
+        Facts(
+            "appeals",
+            t("dashboard.appeals.title"),
+            t(
+                "dashboard.appeals.summary",
+                filed=_num(appeals.filed),
+                reversed=_num(appeals.reversed),
+                decided=_num(appeals.decided),
+            ),
+            Table(
+                [t("dashboard.appeals.figure"), value],
+                [
+                    [t("dashboard.appeals.filed"), _num(appeals.filed)],
+                    [t("dashboard.appeals.upheld"), _num(appeals.upheld)],
+                    [t("dashboard.appeals.reversed"), _num(appeals.reversed)],
+                    [t("dashboard.appeals.pending"), _num(appeals.pending_at_end)],
+                    [t("dashboard.appeals.median"), _hours(appeals.median_hours_to_decide)],
+                ],
+            ),
+        ),
+        Facts(
+            "suspensions",
+            t("dashboard.suspensions.title"),
+            t("dashboard.suspensions.summary", imposed=_num(held.imposed)),
+            Table(
+                [t("dashboard.appeals.figure"), value],
+                [
+                    [t("dashboard.suspensions.imposed"), _num(held.imposed)],
+                    [t("dashboard.suspensions.lifted"), _num(held.lifted)],
+                    [t("dashboard.suspensions.active"), _num(held.active_at_end)],
+                ],
+            ),
+        ),
+    ]
