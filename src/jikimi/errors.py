@@ -56,7 +56,8 @@ Every message says what was wrong and what to do about it::
     │   ├── ReportRejected        the body refused it (``status``, ``problems``)
     │   ├── ReportAuthError       credentials missing or refused (401/403); never shown
     │   │   └── ReportNotConfigured   no credentials set here: nothing was sent (409)
-    │   └── ReportUnavailable     unreachable, 429 or 5xx: try again (``retry_after``)
+    │   ├── ReportUnavailable     unreachable, 429 or 5xx: try again (``retry_after``)
+    │   └── ReportInDoubt         a report may already be at the body: not sent again (409)
     └── BotApiError               the Telegram bot's own Bot API call failed (``fatal``)
 """
 
@@ -353,6 +354,12 @@ class ReportUnavailable(ReportError):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ReportInDoubt(ReportError):
+    """A report of the case is being sent, or was sent without an answer and may already be
+    held by the outside body: nothing is sent again until the operator checks and asks for a
+    new report explicitly."""
 
 
 class BotApiError(JikimiError):

@@ -40,9 +40,10 @@ def test_child_safety_is_a_moderator_who_also_sees_minors() -> None:
     }
 
 
-def test_only_child_safety_and_admin_report_to_ncmec() -> None:
+def test_only_child_safety_reports_to_ncmec() -> None:
+    """The cases reported are suspected-minor ones: only a role that may see them reports."""
     holders = {r for r, perms in ROLE_PERMISSIONS.items() if Permission.REPORTS_NCMEC in perms}
-    assert holders == {Role.ADMIN, Role.CHILD_SAFETY}
+    assert holders == {Role.CHILD_SAFETY}
 
 
 def test_auditor_is_read_only_and_sees_no_media() -> None:

@@ -78,3 +78,20 @@ def test_a_case_outside_child_safety_is_refused(
     assert run.code == 1
     assert "only child-safety cases are reported to NCMEC" in run.err
     assert fake.calls == []
+
+
+def test_a_report_in_doubt_is_sent_again_only_with_force_new(
+    cli: Runner, fake: FakeCyberTipline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JIKIMI_NCMEC_TIMEOUT_SECONDS", "0.5")
+    case = seeded(tmp_path)
+    fake.hang_once("/submit", 1.5)
+    assert cli("report", "ncmec", case.case_id).code == 1
+    doubt = cli("report", "ncmec", case.case_id)
+    assert doubt.code == 1
+    assert "Check with NCMEC" in doubt.err and "--force-new" in doubt.err
+    assert fake.reports == {}
+    forced = cli("report", "ncmec", case.case_id, "--force-new")
+    assert forced.code == 0, forced.err
+    (report_id,) = fake.reports
+    assert f"CyberTipline report {report_id} finished" in forced.out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
@@ -221,3 +222,17 @@ def test_the_schema_table_names_each_sequence_once() -> None:
     for name, sequence in SCHEMA.items():
         names = [c.name for c in sequence]
         assert len(names) == len(set(names)), name
+
+
+def test_characters_xml_forbids_become_replacement_characters() -> None:
+    """A chat title or message text with control characters still makes a valid report."""
+    dirty = dataclasses.replace(
+        facts(),
+        rooms=(ChatRoom("Telegram", "Some\x1b[1m channel", "caption\x0b\x00 \ufffe ok 🙂", None),),
+    )
+    document = build_report_xml(dirty)
+    assert check_report(document) == []
+    room = ET.fromstring(document).find("internetDetails/chatImIncident")
+    assert room is not None
+    assert room.findtext("chatRoomName") == "Some\ufffd[1m channel"
+    assert "caption\ufffd\ufffd \ufffd ok 🙂" in ET.tostring(room, encoding="unicode")

@@ -4,7 +4,10 @@ credentials kept out of errors and logs."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +27,11 @@ from jikimi import __version__
 from jikimi.errors import (
     CaseError,
     ReportAuthError,
+    ReportInDoubt,
     ReportInvalid,
     ReportUnavailable,
 )
+from jikimi.reports import ncmec_flow
 from jikimi.reports.cybertipline_client import CyberTiplineClient
 from jikimi.reports.ncmec_flow import one_year_after, report_case, submissions
 from jikimi.store.models import PreservationHold
@@ -145,6 +150,101 @@ def test_finish_timeout_then_resume_uploads_nothing_twice(
     assert calls(fake, "/fileinfo") == 1 and calls(fake, "/finish") == 2
     (report,) = fake.reports.values()
     assert report.finished
+
+
+def test_a_submit_without_an_answer_is_not_sent_again_unless_forced(
+    ws: Workspace, fake: FakeCyberTipline, seeded: SeededCase
+) -> None:
+    """NCMEC may have taken a report whose answer never came: no second report on its own."""
+    fake.hang_once("/submit", 1.5)
+    with pytest.raises(ReportUnavailable, match="did not answer POST /submit"):
+        report_case(ws, seeded.case_id, actor="cs-reviewer")
+    (sending,) = submissions(ws, seeded.case_id)
+    assert sending["state"] == "sending" and sending["external_id"] is None
+    with pytest.raises(ReportInDoubt, match=r"Check with NCMEC.*--force-new"):
+        report_case(ws, seeded.case_id, actor="cs-reviewer")
+    assert calls(fake, "/submit") == 1
+
+    result = report_case(ws, seeded.case_id, actor="cs-reviewer", force_new=True)
+    assert result.submission is not None and result.submission["state"] == "finished"
+    abandoned, sent = submissions(ws, seeded.case_id)
+    assert abandoned["state"] == "failed" and "abandoned by cs-reviewer" in abandoned["error"]
+    assert sent["id"] == result.submission["id"] and calls(fake, "/submit") == 2
+
+
+def test_a_crash_before_the_report_id_is_recorded_sends_nothing_again(
+    ws: Workspace, fake: FakeCyberTipline, seeded: SeededCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
+        raise SystemExit("killed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ncmec_flow, "_note", crash)
+        with pytest.raises(SystemExit):
+            report_case(ws, seeded.case_id, actor="cs-reviewer")
+    assert len(fake.reports) == 1
+    assert [s["state"] for s in submissions(ws, seeded.case_id)] == ["sending"]
+    with pytest.raises(ReportInDoubt):
+        report_case(ws, seeded.case_id, actor="cs-reviewer")
+    assert len(fake.reports) == 1 and calls(fake, "/submit") == 1
+
+
+def test_a_report_being_sent_refuses_a_second_run(
+    ws: Workspace, fake: FakeCyberTipline, seeded: SeededCase
+) -> None:
+    ws.settings.ncmec_timeout_seconds = 5
+    fake.hang_once("/submit", 1.0)
+    first = threading.Thread(target=lambda: _swallow(ws, seeded.case_id))
+    first.start()
+    while not fake.calls:
+        time.sleep(0.01)
+    with pytest.raises(ReportInDoubt):
+        report_case(ws, seeded.case_id, actor="cs-other")
+    first.join()
+    assert calls(fake, "/submit") == 1
+
+
+def _swallow(ws: Workspace, case_id: int) -> None:
+    with contextlib.suppress(Exception):
+        report_case(ws, case_id, actor="cs-reviewer")
+
+
+def test_a_crash_before_the_hold_is_recorded_resumes_with_it(
+    ws: Workspace, fake: FakeCyberTipline, seeded: SeededCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
+        raise SystemExit("killed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ncmec_flow, "_preserve", crash)
+        with pytest.raises(SystemExit):
+            report_case(ws, seeded.case_id, actor="cs-reviewer")
+    (submitted,) = submissions(ws, seeded.case_id)
+    assert submitted["state"] == "submitted" and submitted["external_id"] in fake.reports
+    result = report_case(ws, seeded.case_id, actor="cs-reviewer")
+    assert result.submission is not None and result.submission["state"] == "finished"
+    assert calls(fake, "/submit") == 1
+    with ws.sessions() as session:
+        (hold,) = session.scalars(select(PreservationHold)).all()
+    assert result.submission["detail"]["hold_id"] == hold.id
+    kinds = [e.kind for e in ws.custody.events(subject=f"case:{seeded.case_id}")]
+    assert kinds == ["report.ncmec.submitted", "case.preserved", "report.ncmec.finished"]
+
+
+def test_a_damaged_blob_is_skipped_and_the_report_finished(
+    ws: Workspace, fake: FakeCyberTipline, seeded: SeededCase
+) -> None:
+    blob = ws.vault.path_of(seeded.kept)
+    damaged = bytearray(blob.read_bytes())
+    damaged[-5] ^= 0xFF
+    blob.write_bytes(bytes(damaged))
+    result = report_case(ws, seeded.case_id, actor="cs-reviewer")
+    assert result.submission is not None and result.submission["state"] == "finished"
+    assert calls(fake, "/upload") == 0 and calls(fake, "/fileinfo") == 0
+    (report,) = fake.reports.values()
+    assert report.finished and report.files == {}
+    entry = next(f for f in result.submission["detail"]["files"] if f["sha256"] == seeded.kept)
+    assert entry["file_id"] is None and entry["upload_error"]
 
 
 def test_a_finished_report_is_not_sent_again(

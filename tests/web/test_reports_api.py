@@ -16,6 +16,10 @@ from tests.support.fake_cybertipline import (
 )
 from tests.web.helpers import bearer
 
+from jikimi.accounts import roles
+from jikimi.accounts.roles import Permission, Role
+from jikimi.store.db import write_session
+from jikimi.store.models import Case
 from jikimi.workspace import Workspace
 
 
@@ -41,25 +45,68 @@ def seeded(ws: Workspace, tmp_path: Path) -> SeededCase:
     return seed_case(ws, tmp_path)
 
 
-@pytest.mark.parametrize("role", ["child_safety", "admin"])
-def test_child_safety_and_admin_report(
-    client: TestClient,
-    tokens: dict[str, str],
-    fake: FakeCyberTipline,
-    seeded: SeededCase,
-    role: str,
+def test_child_safety_reports(
+    client: TestClient, tokens: dict[str, str], fake: FakeCyberTipline, seeded: SeededCase
 ) -> None:
-    answer = client.post(f"/v1/cases/{seeded.case_id}/reports/ncmec", headers=bearer(tokens[role]))
+    token = bearer(tokens["child_safety"])
+    answer = client.post(f"/v1/cases/{seeded.case_id}/reports/ncmec", headers=token)
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert body["state"] == "finished" and body["external_id"] in fake.reports
-    assert body["created_by"] == f"test-{role}"
-    listed = client.get(f"/v1/cases/{seeded.case_id}/reports", headers=bearer(tokens[role]))
+    assert body["created_by"] == "test-child_safety"
+    listed = client.get(f"/v1/cases/{seeded.case_id}/reports", headers=token)
     assert listed.status_code == 200
-    assert [r["state"] for r in listed.json()["reports"]] == ["finished"]
+    (report,) = listed.json()["reports"]
+    assert report["state"] == "finished" and report["detail"]["report_xml"].startswith("<?xml")
 
 
-@pytest.mark.parametrize("role", ["moderator", "auditor", "platform"])
+@pytest.fixture
+def admin_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A role with ``reports:ncmec`` but not ``minors:view`` (admin, as it once was)."""
+    table = dict(roles.ROLE_PERMISSIONS)
+    table[Role.ADMIN] = table[Role.ADMIN] | {Permission.REPORTS_NCMEC}
+    monkeypatch.setattr(roles, "ROLE_PERMISSIONS", table)
+
+
+@pytest.mark.usefixtures("admin_reports")
+def test_a_suspected_minor_case_is_not_found_without_minors_view(
+    client: TestClient, tokens: dict[str, str], fake: FakeCyberTipline, seeded: SeededCase
+) -> None:
+    token = bearer(tokens["admin"])
+    for answer in (
+        client.get(f"/v1/cases/{seeded.case_id}/reports", headers=token),
+        client.post(f"/v1/cases/{seeded.case_id}/reports/ncmec?dry_run=true", headers=token),
+        client.post(f"/v1/cases/{seeded.case_id}/reports/ncmec", headers=token),
+    ):
+        assert answer.status_code == 404, answer.text
+        assert "<report" not in answer.text
+    assert fake.calls == []
+
+
+@pytest.mark.usefixtures("admin_reports")
+def test_the_document_is_shown_only_with_minors_view(
+    client: TestClient,
+    tokens: dict[str, str],
+    fake: FakeCyberTipline,
+    ws: Workspace,
+    seeded: SeededCase,
+) -> None:
+    """A child-safety case not marked as a suspected minor: visible, its document is not."""
+    with write_session(ws.sessions) as session:
+        case = session.get(Case, seeded.case_id)
+        assert case is not None
+        case.suspected_minor = False
+    token = bearer(tokens["admin"])
+    dry = client.post(f"/v1/cases/{seeded.case_id}/reports/ncmec?dry_run=true", headers=token)
+    assert dry.status_code == 200 and "document" not in dry.json()
+    sent = client.post(f"/v1/cases/{seeded.case_id}/reports/ncmec", headers=token)
+    assert sent.status_code == 201 and "report_xml" not in sent.json()["detail"]
+    listed = client.get(f"/v1/cases/{seeded.case_id}/reports", headers=token).json()
+    assert [r["state"] for r in listed["reports"]] == ["finished"]
+    assert "report_xml" not in listed["reports"][0]["detail"]
+
+
+@pytest.mark.parametrize("role", ["admin", "moderator", "auditor", "platform"])
 def test_other_roles_may_not(
     client: TestClient,
     tokens: dict[str, str],
@@ -124,6 +171,23 @@ def test_failure_midway_then_resume(
     assert [r["state"] for r in listed["reports"]] == ["failed"]
     done = client.post(f"/v1/cases/{seeded.case_id}/reports/ncmec", headers=token)
     assert done.status_code == 201 and done.json()["state"] == "finished"
+    assert len(fake.reports) == 1
+
+
+def test_a_report_in_doubt_needs_force_new(
+    client: TestClient, tokens: dict[str, str], fake: FakeCyberTipline, seeded: SeededCase
+) -> None:
+    token = bearer(tokens["child_safety"])
+    fake.hang_once("/submit", 1.5)
+    assert (
+        client.post(f"/v1/cases/{seeded.case_id}/reports/ncmec", headers=token).status_code == 503
+    )
+    doubt = client.post(f"/v1/cases/{seeded.case_id}/reports/ncmec", headers=token)
+    assert doubt.status_code == 409 and doubt.json()["type"].endswith(":report-in-doubt")
+    assert "force_new=true" in doubt.json()["detail"]
+    assert len(fake.calls) == 1
+    forced = client.post(f"/v1/cases/{seeded.case_id}/reports/ncmec?force_new=true", headers=token)
+    assert forced.status_code == 201 and forced.json()["state"] == "finished"
     assert len(fake.reports) == 1
 
 

@@ -5,6 +5,7 @@ table below is the only place that says who may do what; ``docs/accounts.md`` pr
 
 - ``child_safety`` is the only role with ``minors:view`` (suspected-minor items and cases),
   ``admin`` included: an admin manages users and settings but does not see that material.
+  Nor does it hold ``reports:ncmec``: the cases reported to NCMEC are suspected-minor ones.
 - ``auditor`` is read-only and has no ``media:view``: facts and the audit trail, not media.
 - ``platform`` is a machine: it checks, ingests and reads back its own items (the items routes
   narrow ``items:read`` to the caller's own items for this role), and never views media.
@@ -69,7 +70,8 @@ _MODERATOR = frozenset(
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
-        Role.ADMIN: frozenset(Permission) - {_P.MINORS_VIEW},
+        # Only suspected-minor cases go to NCMEC: an admin could never see what it reports.
+        Role.ADMIN: frozenset(Permission) - {_P.MINORS_VIEW, _P.REPORTS_NCMEC},
         Role.MODERATOR: _MODERATOR,
         # Child-safety reviewers hand their cases to NCMEC and police: they export them.
         Role.CHILD_SAFETY: _MODERATOR | {_P.MINORS_VIEW, _P.REPORTS_NCMEC, _P.EVIDENCE_EXPORT},

@@ -33,11 +33,17 @@ def ncmec(
     xml: Path | None = typer.Option(
         None, "--xml", metavar="FILE", help="Also write the report document to FILE."
     ),
+    force_new: bool = typer.Option(
+        False,
+        "--force-new",
+        help="Send a new report although an earlier one was sent without an answer (check "
+        "with NCMEC first that it holds no report of the case).",
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Report a child-safety case to NCMEC's CyberTipline (resumes an unfinished report)."""
     with Workspace.open() as ws:
-        result = report_case(ws, case_id, actor=ws.operator, dry_run=dry_run)
+        result = report_case(ws, case_id, actor=ws.operator, dry_run=dry_run, force_new=force_new)
     if xml is not None:
         xml.write_bytes(result.document)
     if result.submission is None:

@@ -300,10 +300,15 @@ class ReportFacts:
 # -- building -----------------------------------------------------------------------------------
 
 
+# What XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile(r"[^\x09\x0a\x0d\x20-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+
+
 def _add(parent: ET.Element, name: str, text: str | None = None) -> ET.Element:
+    """A child element; characters XML 1.0 forbids in ``text`` become U+FFFD."""
     element = ET.SubElement(parent, name)
     if text is not None:
-        element.text = text
+        element.text = _NOT_XML.sub("\ufffd", text)
     return element
 
 

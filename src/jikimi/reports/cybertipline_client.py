@@ -20,6 +20,7 @@ import base64
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from types import TracebackType
+from typing import BinaryIO
 
 import httpx
 
@@ -121,8 +122,9 @@ class CyberTiplineClient:
             raise ReportError("NCMEC accepted the report but answered no reportId")
         return answer.report_id
 
-    def upload(self, report_id: str, filename: str, data: bytes) -> Answer:
-        """``POST /upload``: one file of the report; ``file_id`` and NCMEC's MD5."""
+    def upload(self, report_id: str, filename: str, data: bytes | BinaryIO) -> Answer:
+        """``POST /upload``: one file of the report (bytes, or a file streamed as it is read);
+        ``file_id`` and NCMEC's MD5."""
         answer = self._call(
             "POST",
             "/upload",
@@ -158,7 +160,7 @@ class CyberTiplineClient:
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
         data: dict[str, str] | None = None,
-        files: dict[str, tuple[str, bytes]] | None = None,
+        files: dict[str, tuple[str, bytes | BinaryIO]] | None = None,
     ) -> Answer:
         url = self._base + path
         try:

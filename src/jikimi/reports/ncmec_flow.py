@@ -1,29 +1,46 @@
 """Reporting a child-safety case to NCMEC's CyberTipline, resumably.
 
 One ``report_submissions`` row (kind ``ncmec_cybertipline``) per report, its state moving
-``built`` → ``submitted`` → ``finished`` (or ``failed``, with the error). Each step is committed
-as soon as NCMEC accepts it: the report id on submit, each file id on upload, each file's
-details, the finish. A run after a failure or a crash picks up the unfinished report and goes
-on from the last recorded step with the same report id, so a case is never reported twice; a
-finished report is answered as it is.
+``sending`` → ``submitted`` → ``finished`` (or ``failed``, with the error). The row is committed
+as ``sending`` before the report leaves, under a per-case guard (the case row locked, ``BEGIN
+IMMEDIATE`` on SQLite) that refuses while another unfinished report of the case exists. Each
+step is then committed as soon as NCMEC accepts it: the report id on submit, each file id on
+upload, each file's details, the finish. A run after a failure or a crash picks up the
+unfinished report and goes on from the last recorded step with the same report id; a finished
+report is answered as it is.
 
-On submission, in the same transaction: custody ``report.ncmec.submitted`` and a one-year
-preservation hold on the case (custody ``case.preserved``): 18 U.S.C. § 2258A(h), as amended
-by the REPORT Act (2024), asks a provider to preserve a report's contents for one year.
+A ``sending`` row without a report id means NCMEC may hold a report we have no id for (a
+timeout, a crash): it is never sent again on its own; :class:`~jikimi.errors.ReportInDoubt`
+asks the operator to check with NCMEC and run again with ``force_new``.
+
+After submission, in a second transaction that a resumed run repeats if it is missing: custody
+``report.ncmec.submitted`` and a one-year preservation hold on the case (custody
+``case.preserved``): 18 U.S.C. § 2258A(h), as amended by the REPORT Act (2024), asks a provider
+to preserve a report's contents for one year.
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from jikimi import __version__
-from jikimi.errors import ReportError, ReportInvalid
+from jikimi.errors import (
+    CaseNotFound,
+    ReportAuthError,
+    ReportError,
+    ReportInDoubt,
+    ReportInvalid,
+    ReportRejected,
+    VaultError,
+)
 from jikimi.reports.cybertipline import (
     FileFacts,
     ReportFacts,
@@ -34,7 +51,7 @@ from jikimi.reports.cybertipline import (
 from jikimi.reports.cybertipline_client import CyberTiplineClient
 from jikimi.reports.cybertipline_facts import gather_facts
 from jikimi.store.db import write_session
-from jikimi.store.models import PreservationHold, ReportSubmission
+from jikimi.store.models import Case, PreservationHold, ReportSubmission
 
 if TYPE_CHECKING:
     from jikimi.workspace import Workspace
@@ -73,13 +90,16 @@ def report_case(
     *,
     actor: str,
     dry_run: bool = False,
+    force_new: bool = False,
     connect: Connect | None = None,
 ) -> NcmecResult:
     """Report ``case_id`` to the CyberTipline, or go on with its unfinished report.
 
     Raises :class:`~jikimi.errors.CaseError` for a case that is not a child-safety case,
     :class:`~jikimi.errors.ReportInvalid` (every problem listed, nothing sent) for a report that
-    does not validate, and another :class:`~jikimi.errors.ReportError` when NCMEC cannot be
+    does not validate, :class:`~jikimi.errors.ReportInDoubt` while a report of the case is
+    being sent or may have reached NCMEC without an id (``force_new`` abandons that one and
+    sends a new report), and another :class:`~jikimi.errors.ReportError` when NCMEC cannot be
     reached or refuses a step (the row says how far it got; run again to resume)."""
     facts = _facts(ws, case_id)
     document = build_report_xml(facts)
@@ -99,21 +119,23 @@ def report_case(
             submission_id = row["id"]
             _resume(ws, submission_id)
         else:
-            submission_id = _open(ws, case_id, document, facts, actor)
-            _submit(ws, client, submission_id, document, actor)
+            submission_id = _open(ws, case_id, document, facts, actor, force_new=force_new)
+            _submit(ws, client, submission_id, document)
+        _preserve(ws, submission_id, actor)
         _complete(ws, client, submission_id, facts, actor)
     return NcmecResult(_get(ws, submission_id), document, [])
 
 
-def submissions(ws: Workspace, case_id: int) -> list[dict[str, Any]]:
-    """Every report submission about ``case_id`` (all kinds), oldest first."""
+def submissions(ws: Workspace, case_id: int, *, with_document: bool = True) -> list[dict[str, Any]]:
+    """Every report submission about ``case_id`` (all kinds), oldest first; the report
+    documents only ``with_document``."""
     with ws.sessions() as session:
         rows = session.scalars(
             select(ReportSubmission)
             .where(ReportSubmission.case_id == case_id)
             .order_by(ReportSubmission.id)
         )
-        return [submission_json(r) for r in rows]
+        return [submission_json(r, with_document=with_document) for r in rows]
 
 
 def submission_json(row: ReportSubmission, *, with_document: bool = True) -> dict[str, Any]:
@@ -150,16 +172,17 @@ def _latest(ws: Workspace, case_id: int) -> dict[str, Any] | None:
     a report id (submitted, or failed after submission)."""
     with ws.sessions() as session:
         row = session.scalars(
-            select(ReportSubmission)
-            .where(
-                ReportSubmission.case_id == case_id,
-                ReportSubmission.kind == KIND,
-                ReportSubmission.external_id.is_not(None),
-            )
-            .order_by(ReportSubmission.id.desc())
-            .limit(1)
+            _reports(case_id).where(ReportSubmission.external_id.is_not(None)).limit(1)
         ).first()
         return submission_json(row) if row else None
+
+
+def _reports(case_id: int) -> Select[tuple[ReportSubmission]]:
+    return (
+        select(ReportSubmission)
+        .where(ReportSubmission.case_id == case_id, ReportSubmission.kind == KIND)
+        .order_by(ReportSubmission.id.desc())
+    )
 
 
 def _get(ws: Workspace, submission_id: int) -> dict[str, Any]:
@@ -186,16 +209,49 @@ def _record_refusal(
         )
 
 
-def _open(ws: Workspace, case_id: int, document: bytes, facts: ReportFacts, actor: str) -> int:
+def _open(
+    ws: Workspace,
+    case_id: int,
+    document: bytes,
+    facts: ReportFacts,
+    actor: str,
+    *,
+    force_new: bool,
+) -> int:
+    """Commit a ``sending`` row, under the per-case guard: refused while an unfinished report
+    of the case exists (another run sending; or one in doubt, abandoned with ``force_new``)."""
     files = [
         {"sha256": f.sha256, "held": f.held, "file_id": None, "details_sent": False}
         for f in facts.files
     ]
     with write_session(ws.sessions) as session:
+        if (
+            session.scalars(select(Case.id).where(Case.id == case_id).with_for_update()).first()
+            is None
+        ):
+            raise CaseNotFound(f"no case {case_id}")
+        rows = session.scalars(
+            _reports(case_id).where(ReportSubmission.state.in_(("sending", "submitted")))
+        ).all()
+        if any(r.external_id is not None for r in rows):
+            raise ReportInDoubt(
+                f"case {case_id}: another run is sending its CyberTipline report; wait for it"
+            )
+        if rows and not force_new:
+            raise ReportInDoubt(
+                f"case {case_id}: CyberTipline report submission {rows[0].id} was sent without "
+                "an answer (a timeout, a crash, or another run still sending), so NCMEC may "
+                "hold it. Check with NCMEC; if it holds no report, run again with --force-new "
+                "(API: ?force_new=true) to send a new one"
+            )
+        now = datetime.now(UTC)
+        for abandoned in rows:
+            abandoned.state, abandoned.updated_at = "failed", now
+            abandoned.error = f"abandoned by {actor} (force new): no report id recorded"
         row = ReportSubmission(
             case_id=case_id,
             kind=KIND,
-            state="built",
+            state="sending",
             document_sha256=hashlib.sha256(document).hexdigest(),
             # The exact document sent: the contents of the report, kept with the hold.
             detail={"report_xml": document.decode(), "files": files},
@@ -206,19 +262,29 @@ def _open(ws: Workspace, case_id: int, document: bytes, facts: ReportFacts, acto
         return row.id
 
 
-def _submit(
-    ws: Workspace, client: CyberTiplineClient, submission_id: int, document: bytes, actor: str
-) -> None:
+def _submit(ws: Workspace, client: CyberTiplineClient, submission_id: int, document: bytes) -> None:
+    """Send the report and commit its id at once. A refusal marks the row failed (nothing
+    held at NCMEC); any other error leaves it ``sending``: NCMEC may hold the report."""
     try:
         report_id = client.submit(document)
-    except ReportError as exc:
+    except (ReportInvalid, ReportRejected, ReportAuthError) as exc:
         _fail(ws, submission_id, exc)
         raise
+    except ReportError as exc:
+        _note(ws, submission_id, error=f"no answer, NCMEC may hold the report: {exc}")
+        raise
+    _note(ws, submission_id, state="submitted", external_id=report_id, error=None)
+
+
+def _preserve(ws: Workspace, submission_id: int, actor: str) -> None:
+    """The one-year hold and the custody events of the submission, unless already recorded."""
     now = datetime.now(UTC)
     with write_session(ws.sessions) as session:
         row = session.get(ReportSubmission, submission_id)
-        assert row is not None and row.case_id is not None
-        row.state, row.external_id, row.updated_at, row.error = "submitted", report_id, now, None
+        assert row is not None and row.case_id is not None and row.external_id is not None
+        if "hold_id" in row.detail:
+            return
+        report_id = row.external_id
         hold = PreservationHold(
             case_id=row.case_id,
             reason=f"NCMEC CyberTipline report {report_id}: 18 U.S.C. 2258A(h), one year",
@@ -228,6 +294,7 @@ def _submit(
         )
         session.add(hold)
         session.flush()
+        row.detail = {**row.detail, "hold_id": hold.id}
         subject = f"case:{row.case_id}"
         ws.custody.append(
             SUBMITTED,
@@ -259,7 +326,8 @@ def _complete(
     facts: ReportFacts,
     actor: str,
 ) -> None:
-    """Upload the held files, send each file's details, finish: each step recorded at once."""
+    """Upload the held files, send each file's details, finish: each step recorded at once.
+    A file the vault cannot give back (a damaged blob) is skipped, its ``upload_error`` kept."""
     by_sha = {f.sha256: f for f in facts.files}
     row = _get(ws, submission_id)
     report_id = row["external_id"]
@@ -269,9 +337,13 @@ def _complete(
             if file is None or not entry["held"]:
                 continue
             if entry["file_id"] is None:
-                answer = client.upload(report_id, _filename(file), ws.vault.get(file.sha256))
-                _update_file(ws, submission_id, file.sha256, file_id=answer.file_id)
-                entry["file_id"] = answer.file_id
+                try:
+                    file_id = _upload(ws, client, report_id, file)
+                except VaultError as exc:
+                    _update_file(ws, submission_id, file.sha256, upload_error=str(exc))
+                    continue
+                _update_file(ws, submission_id, file.sha256, file_id=file_id, upload_error=None)
+                entry["file_id"] = file_id
             if not entry["details_sent"]:
                 client.file_info(build_file_details_xml(report_id, entry["file_id"], file))
                 _update_file(ws, submission_id, file.sha256, details_sent=True)
@@ -280,6 +352,19 @@ def _complete(
         _fail(ws, submission_id, exc)
         raise
     _finish(ws, submission_id, list(held_ids), actor)
+
+
+def _upload(ws: Workspace, client: CyberTiplineClient, report_id: str, file: FileFacts) -> str:
+    """Upload one file from the vault, streamed through a private temporary copy (checked
+    whole before anything is sent, deleted after); its NCMEC file id."""
+    with tempfile.TemporaryDirectory(prefix="jikimi-ncmec-") as folder:  # mode 0700
+        path = Path(folder) / "media"
+        with path.open("wb") as out:
+            ws.vault.copy_to(file.sha256, out)
+        with path.open("rb") as data:
+            answer = client.upload(report_id, _filename(file), data)
+    assert answer.file_id is not None  # the client refuses an answer without one
+    return answer.file_id
 
 
 def _filename(file: FileFacts) -> str:
@@ -298,17 +383,21 @@ def _update_file(ws: Workspace, submission_id: int, sha256: str, **changes: Any)
 
 
 def _resume(ws: Workspace, submission_id: int) -> None:
-    with write_session(ws.sessions) as session:
-        row = session.get(ReportSubmission, submission_id)
-        assert row is not None
-        row.state, row.error, row.updated_at = "submitted", None, datetime.now(UTC)
+    _note(ws, submission_id, state="submitted", error=None)
 
 
 def _fail(ws: Workspace, submission_id: int, exc: ReportError) -> None:
+    _note(ws, submission_id, state="failed", error=str(exc))
+
+
+def _note(ws: Workspace, submission_id: int, **changes: str | None) -> None:
+    """Commit ``changes`` (columns of the row) on their own."""
     with write_session(ws.sessions) as session:
         row = session.get(ReportSubmission, submission_id)
         assert row is not None
-        row.state, row.error, row.updated_at = "failed", str(exc), datetime.now(UTC)
+        for name, value in changes.items():
+            setattr(row, name, value)
+        row.updated_at = datetime.now(UTC)
 
 
 def _finish(ws: Workspace, submission_id: int, file_ids: list[str], actor: str) -> None:
