@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jikimi.errors import CustodyError, JikimiError
-from jikimi.evidence.custody import CustodyLog, event_hash
+from jikimi.evidence.custody import CustodyLog, row_hash
 from jikimi.evidence.timestamps import (
     TimeStamper,
     TimestampFailure,
@@ -190,16 +190,7 @@ def _anchor(row: CustodyAnchor, failures: list[TimestampFailure] | None = None) 
 
 def _recomputed(row: CustodyEventRecord) -> str | None:
     try:
-        return event_hash(
-            seq=row.seq,
-            at=row.at,
-            kind=row.kind,
-            subject=row.subject,
-            actor=row.actor,
-            tool_version=row.tool_version,
-            payload=row.payload,
-            prev_hash=row.prev_hash,
-        )
+        return row_hash(row)
     except (TypeError, ValueError):
         return None
 

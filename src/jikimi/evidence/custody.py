@@ -84,6 +84,21 @@ def event_hash(
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
+def row_hash(row: CustodyEventRecord) -> str:
+    """The hash a stored event's contents give (compare with its ``hash`` column); raises
+    TypeError or ValueError when its contents cannot be hashed (an edited payload)."""
+    return event_hash(
+        seq=row.seq,
+        at=row.at,
+        kind=row.kind,
+        subject=row.subject,
+        actor=row.actor,
+        tool_version=row.tool_version,
+        payload=row.payload,
+        prev_hash=row.prev_hash,
+    )
+
+
 def _event(row: CustodyEventRecord) -> CustodyEvent:
     return CustodyEvent(
         seq=row.seq,
@@ -219,16 +234,7 @@ def _check(row: CustodyEventRecord, expected_seq: int, prev_hash: str) -> list[s
             "(removed, reordered or edited events)"
         )
     try:
-        recomputed = event_hash(
-            seq=row.seq,
-            at=row.at,
-            kind=row.kind,
-            subject=row.subject,
-            actor=row.actor,
-            tool_version=row.tool_version,
-            payload=row.payload,
-            prev_hash=row.prev_hash,
-        )
+        recomputed = row_hash(row)
     except (TypeError, ValueError) as exc:
         return [*problems, f"seq {row.seq}: cannot be hashed ({exc})"]
     if recomputed != row.hash:
