@@ -42,11 +42,16 @@ def test_export_then_verify(built: int, cli: Runner, tmp_path: Path) -> None:
     assert len(summary["media_included"]) == 1
     assert summary["timestamps"].startswith("not time-stamped")
 
-    verified = cli("evidence", "verify", out)
+    unstamped = cli("evidence", "verify", out)
+    assert unstamped.code == 1
+    assert "PROBLEM: time-stamps: no valid RFC 3161 time-stamp" in unstamped.out
+    assert "proves neither when it was made nor that it was not changed" in unstamped.out
+    verified = cli("evidence", "verify", out, "--allow-unstamped")
     assert verified.code == 0, verified.out
     assert "verifies (0 problems)" in verified.out
     assert "holds: custody:" in verified.out
-    as_json = cli("evidence", "verify", out, "--json").json_lines()[0]
+    assert "holds: time-stamps: accepted unstamped (--allow-unstamped)" in verified.out
+    as_json = cli("evidence", "verify", out, "--allow-unstamped", "--json").json_lines()[0]
     assert as_json["ok"] is True and as_json["problems"] == []
 
 

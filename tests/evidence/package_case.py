@@ -5,8 +5,13 @@ platform's raw record, a decision with its statement of reasons."""
 from __future__ import annotations
 
 import hashlib
+import os
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import bagit
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from tests.web.helpers import bearer, jpeg
@@ -82,3 +87,30 @@ def build_case(
     )
     service.decide(case_id, ruling, actor="test-moderator")
     return BuiltCase(case_id, item_id, image, sha)
+
+
+def rebag(
+    package: Path,
+    out: Path,
+    edit: Callable[[Path], None],
+    info: dict[str, str] | None = None,
+) -> Path:
+    """``package`` unpacked, changed by ``edit`` (given the bag folder), its bag manifests and
+    ``info`` fields made to match again, zipped to ``out``: a tampering the bag cannot show."""
+    unpacked = out.with_suffix(".d")
+    with zipfile.ZipFile(package) as zf:
+        zf.extractall(unpacked)
+    [bag_dir] = unpacked.iterdir()
+    edit(bag_dir)
+    cwd = Path.cwd()  # bagit changes the working directory while saving
+    try:
+        bag = bagit.Bag(str(bag_dir))
+        bag.info.update(info or {})
+        bag.save(manifests=True)
+    finally:
+        os.chdir(cwd)
+    with zipfile.ZipFile(out, "w") as zf:
+        for file in sorted(bag_dir.rglob("*")):
+            if file.is_file():
+                zf.write(file, file.relative_to(unpacked).as_posix())
+    return out

@@ -347,6 +347,25 @@ def test_one_tsa_down_is_recorded_in_the_anchor(
     assert verify_anchors(sessions, roots=[local_tsa.root_pem]).ok
 
 
+def test_anchors_name_tsas_without_credentials(
+    sessions: sessionmaker[Session], log: CustodyLog, anchorer_for: AnchorerFor, local_tsa: LocalTsa
+) -> None:
+    down = refused_url()
+
+    def secret(url: str) -> str:
+        return url.replace("http://", "http://tsa-user:s3cret-pw@") + "?key=q-secret"
+
+    made = anchorer_for(secret(down), secret(local_tsa.url)).anchor()
+    assert made is not None
+    payload = log.events(after_seq=5)[0].payload
+    assert payload["tsas"] == [local_tsa.url]
+    assert payload["tsa_failures"][0]["tsa"] == down
+    with sessions() as s:
+        stored = s.scalars(select(CustodyAnchor.tokens)).one()
+    for text_ in (str(payload), str(stored), str(made.failures)):
+        assert "s3cret-pw" not in text_ and "q-secret" not in text_ and "tsa-user" not in text_
+
+
 def test_a_damaged_log_is_not_anchored(
     sessions: sessionmaker[Session], anchorer_for: AnchorerFor, local_tsa: LocalTsa
 ) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import stat
 import subprocess
 import sys
+import tempfile
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from tests.evidence.package_case import CONTACT, RAW, REASONS, BuiltCase, build_case
 
-from jikimi.errors import EvidenceError
+from jikimi.errors import CustodyError, EvidenceError
+from jikimi.evidence import package
 from jikimi.evidence.package import EXPORTED, PackageSummary, export_case
 from jikimi.evidence.package_verify import verify_package
-from jikimi.store.models import Case, FaceTemplateRecord, Person, PersonTemplate
+from jikimi.store.models import Bank, Case, FaceTemplateRecord, Notice, Person, PersonTemplate
 from jikimi.web.service import Service
 
 TEMPLATE_BYTES = b"\x8f\x01TEMPLATE-FIXTURE-\x02\x03\xfe" * 4
@@ -135,7 +138,7 @@ def test_a_package_holds_the_case_and_verifies(
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    check = verify_package(summary.path, roots=[])
+    check = verify_package(summary.path, roots=[], allow_unstamped=True)
     assert check.ok, check.problems
     assert any(h.startswith("custody:") for h in check.holds)
 
@@ -147,7 +150,7 @@ def test_contacts_come_only_when_asked(
     summary = _export(service, built, tmp_path, contacts=True)
     assert CONTACT.encode() in _members(summary.path)["data/case.json"]
     assert "notifiers' contact details" not in {w["what"] for w in summary.withheld}
-    assert verify_package(summary.path, roots=[]).ok
+    assert verify_package(summary.path, roots=[], allow_unstamped=True).ok
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -180,7 +183,9 @@ def test_one_flipped_byte_in_any_file_is_named(
     data = bytearray(files[name])
     data[len(data) // 2] ^= 0x01
     files[name] = bytes(data)
-    check = verify_package(_rezip(summary.path, tmp_path / "edited.zip", files), roots=[])
+    check = verify_package(
+        _rezip(summary.path, tmp_path / "edited.zip", files), roots=[], allow_unstamped=True
+    )
     assert not check.ok
     assert any(name in p for p in check.problems), check.problems
 
@@ -194,18 +199,24 @@ def test_removed_added_and_reordered_are_named(
     files = _members(summary.path)
 
     removed = {k: v for k, v in files.items() if k != f"data/media/{built.sha256}"}
-    check = verify_package(_rezip(summary.path, tmp_path / "removed.zip", removed), roots=[])
+    check = verify_package(
+        _rezip(summary.path, tmp_path / "removed.zip", removed), roots=[], allow_unstamped=True
+    )
     assert any(f"data/media/{built.sha256}" in p for p in check.problems), check.problems
 
     added = {**files, "data/extra.txt": b"added later"}
-    check = verify_package(_rezip(summary.path, tmp_path / "added.zip", added), roots=[])
+    check = verify_package(
+        _rezip(summary.path, tmp_path / "added.zip", added), roots=[], allow_unstamped=True
+    )
     assert any("data/extra.txt" in p for p in check.problems), check.problems
 
     lines = files["data/custody.jsonl"].splitlines(keepends=True)
     assert len(lines) >= 3
     lines[1], lines[2] = lines[2], lines[1]
     reordered = {**files, "data/custody.jsonl": b"".join(lines)}
-    check = verify_package(_rezip(summary.path, tmp_path / "reordered.zip", reordered), roots=[])
+    check = verify_package(
+        _rezip(summary.path, tmp_path / "reordered.zip", reordered), roots=[], allow_unstamped=True
+    )
     assert any("out of order" in p for p in check.problems), check.problems
 
 
@@ -242,7 +253,7 @@ def test_without_kept_media_the_package_holds_hashes_only_and_says_so(
     item = json.loads(files[f"data/items/{built.item_id}/item.json"])
     assert item["media_records"][0]["included"] is None
     assert built.sha256 in files["data/report.html"].decode()
-    assert verify_package(summary.path, roots=[]).ok
+    assert verify_package(summary.path, roots=[], allow_unstamped=True).ok
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -326,4 +337,94 @@ def test_a_case_with_no_items_or_media_exports_what_it_has(
     assert b"The case holds no items." in files["data/report.html"]
     assert b"No decision has been made on this case." in files["data/report.html"]
     assert json.loads(files["data/case.json"])["notices"][0]["kind"] == "takedown_request"
-    assert verify_package(summary.path, roots=[]).ok
+    assert verify_package(summary.path, roots=[], allow_unstamped=True).ok
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_invalid_contact_fields_lose_their_reasons_without_contacts(
+    client: TestClient, service: Service, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    built = build_case(client, service, tokens)
+    invalid = [
+        {"field": "contact.email", "reason": "'jane@doe' is not a valid email address"},
+        {"field": "on_behalf_of", "reason": "'Jane Roe of 1 Main St' is too long"},
+        {"field": "locators[1]", "reason": "'ftp://x' is not a web address"},
+    ]
+    with service.ws.sessions() as s, s.begin():
+        s.execute(update(Notice).where(Notice.case_id == built.case_id).values(invalid=invalid))
+    files = _members(_export(service, built, tmp_path).path)
+    for data in files.values():
+        assert b"jane@doe" not in data and b"Jane Roe" not in data
+    [notice] = json.loads(files["data/case.json"])["notices"]
+    assert notice["invalid"] == [
+        {"field": "contact.email", "reason": "REDACTED"},
+        {"field": "on_behalf_of", "reason": "REDACTED"},
+        invalid[2],
+    ]
+    asked = _export(service, built, tmp_path / "with", contacts=True)
+    assert b"jane@doe" in _members(asked.path)["data/case.json"]
+
+
+def test_the_bag_is_built_in_the_system_temp_dir_and_the_zip_is_private(
+    client: TestClient,
+    service: Service,
+    tokens: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built = build_case(client, service, tokens)
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    out_dir = tmp_path / "out"
+    seen: list[tuple[Path, int, list[str]]] = []
+    real_bag = package._bag
+
+    def spy(bag_dir: Path, *args: object) -> None:
+        mode = stat.S_IMODE(bag_dir.parent.stat().st_mode)
+        seen.append((bag_dir, mode, sorted(p.name for p in out_dir.iterdir())))
+        real_bag(bag_dir, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(package, "_bag", spy)
+    summary = export_case(service, built.case_id, out_dir / "case.zip", actor="investigator")
+    [(bag_dir, mode, beside_out)] = seen
+    assert bag_dir.is_relative_to(system_tmp) and mode == 0o700
+    assert all(not (out_dir / name).is_dir() for name in beside_out)  # no media beside out
+    assert stat.S_IMODE(summary.path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in out_dir.iterdir()) == ["case.zip"]
+    assert list(system_tmp.iterdir()) == []
+
+
+def test_an_export_that_cannot_be_logged_leaves_no_package(
+    client: TestClient,
+    service: Service,
+    tokens: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built = build_case(client, service, tokens)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise CustodyError("the custody log is unavailable")
+
+    monkeypatch.setattr(service.ws.custody, "append", refuse)
+    out = tmp_path / "out" / "case.zip"
+    with pytest.raises(CustodyError):
+        export_case(service, built.case_id, out, actor="investigator")
+    assert list(out.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("settings_overrides", [{"keep_media": True, "evidence_minor_media": True}])
+def test_media_of_a_minors_bank_needs_the_exporters_right_too(
+    client: TestClient, service: Service, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    built = build_case(client, service, tokens)
+    with service.ws.sessions() as s, s.begin():
+        s.execute(update(Bank).where(Bank.name == "known").values(minors=True))
+    refused = _export(service, built, tmp_path / "refused", minors_allowed=False)
+    assert refused.media_included == []
+    why = {w["what"]: w["why"] for w in refused.withheld}[f"media {built.sha256}"]
+    assert why.startswith("may show a minor")
+    allowed = _export(service, built, tmp_path / "allowed", minors_allowed=True)
+    assert allowed.media_included == [built.sha256]

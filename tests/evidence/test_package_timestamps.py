@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.evidence.package_case import build_case
+from tests.evidence.package_case import build_case, rebag
 from tests.support.local_tsa import LocalTsa
 
 from jikimi.cli.main import main
@@ -95,9 +96,9 @@ def test_a_tsa_that_is_down_leaves_a_package_that_says_so(
     files = {n.split("/", 1)[1]: d for n, d in _members(summary.path).items()}
     assert not [n for n in files if n.startswith("tokens/")]
     assert b"Jikimi-Timestamps: not time-stamped" in files["bag-info.txt"]
-    check = verify_package(summary.path, roots=[local_tsa.root_pem])
+    check = verify_package(summary.path, roots=[local_tsa.root_pem], allow_unstamped=True)
     assert check.ok, check.problems
-    assert "time-stamps: none in the package (it claims none)" in check.holds
+    assert any(h.startswith("time-stamps: accepted unstamped") for h in check.holds)
 
 
 def test_the_command_checks_tokens_against_the_roots_it_is_given(
@@ -127,3 +128,51 @@ def test_the_command_checks_tokens_against_the_roots_it_is_given(
     assert "holds: time-stamp tokens/1.tsr: valid token" in capsys.readouterr().out
     assert verify(wrong) == 1
     assert "PROBLEM: time-stamp tokens/1.tsr" in capsys.readouterr().out
+
+
+def test_a_package_stripped_of_its_time_stamps_does_not_verify(
+    client: TestClient,
+    service: Service,
+    tokens: dict[str, str],
+    tmp_path: Path,
+    local_tsa: LocalTsa,
+) -> None:
+    built = build_case(client, service, tokens)
+    summary = export_case(service, built.case_id, tmp_path / "p.zip", actor="investigator")
+    stripped = rebag(
+        summary.path,
+        tmp_path / "stripped.zip",
+        lambda bag_dir: shutil.rmtree(bag_dir / "tokens"),
+        {"Jikimi-Timestamps": "not time-stamped: no TSA configured"},
+    )
+    check = verify_package(stripped, roots=[local_tsa.root_pem])
+    assert not check.ok
+    assert not [p for p in check.problems if p.startswith("bag:")]
+    assert any("proves neither when it was made" in p for p in check.problems)
+
+
+def test_every_listed_token_must_be_there_and_over_the_manifest(
+    client: TestClient,
+    service: Service,
+    tokens: dict[str, str],
+    tmp_path: Path,
+    local_tsa: LocalTsa,
+) -> None:
+    built = build_case(client, service, tokens)
+    summary = export_case(service, built.case_id, tmp_path / "p.zip", actor="investigator")
+
+    def list_more(bag_dir: Path) -> None:
+        listing = bag_dir / "tokens" / "tokens.json"
+        entries = json.loads(listing.read_bytes())
+        entries.append({**entries[0], "file": "tokens/2.tsr"})
+        entries.append({**entries[0], "digest_sha256": "0" * 64})
+        listing.write_text(json.dumps(entries))
+
+    check = verify_package(
+        rebag(summary.path, tmp_path / "listed.zip", list_more), roots=[local_tsa.root_pem]
+    )
+    assert check.problems == [
+        "time-stamps: tokens/tokens.json entry 2 names 'tokens/2.tsr', which is not a token in "
+        "the package",
+        "time-stamps: tokens/tokens.json entry 3 is not over the manifest's SHA-256",
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from jikimi.evidence.timestamps import (
     timestamp_request,
     token_time,
     trusted_roots,
+    tsa_name,
     verify_token,
 )
 from jikimi.settings import load_settings
@@ -190,3 +192,26 @@ def test_the_interface_others_code_against_is_exported() -> None:
     interface = {"TimeStamper", "TimestampToken", "TokenCheck", "verify_token"}
     assert interface <= set(module.__all__)
     assert [name for name in module.__all__ if not hasattr(module, name)] == []
+
+
+def test_a_tsa_is_named_without_credentials_or_query(
+    local_tsa: LocalTsa, caplog: pytest.LogCaptureFixture
+) -> None:
+    def secret(url: str) -> str:
+        return url.replace("http://", "http://tsa-user:s3cret-pw@") + "?key=q-secret"
+
+    down = refused_url()
+    stamper = TimeStamper([secret(local_tsa.url), secret(down)], timeout=5)
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        [token] = stamper.stamp(DIGEST)
+    assert token.tsa == local_tsa.url
+    [failure] = stamper.last_failures
+    assert failure.tsa == down
+    assert "s3cret-pw" not in failure.problem and "q-secret" not in failure.problem
+    assert caplog.records and "s3cret-pw" not in caplog.text
+    with pytest.raises(TimestampError) as raised:
+        TimeStamper([secret(down)], timeout=5).stamp(DIGEST)
+    assert down in str(raised.value)
+    assert "s3cret-pw" not in str(raised.value) and "q-secret" not in str(raised.value)
+    assert "tsa-user" not in str(raised.value)
+    assert tsa_name("https://u:p@tsa.example:8443/ts?k=v#f") == "https://tsa.example:8443/ts"

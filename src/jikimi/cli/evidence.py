@@ -65,6 +65,12 @@ def build() -> typer.Typer:
             help="PEM file of TSA root certificates (repeatable); default "
             "the tsa_certificates setting.",
         ),
+        allow_unstamped: bool = typer.Option(
+            False,
+            "--allow-unstamped",
+            help="Accept a package with no valid time-stamp (it then proves neither when it was "
+            "made nor that it was not changed afterwards).",
+        ),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """Check a package offline: files against the bag manifests, custody hashes and links,
@@ -78,7 +84,7 @@ def build() -> typer.Typer:
             roots = roots_from(tsa_roots) if tsa_roots else trusted_roots(load_settings())
         except (OSError, ValueError) as exc:
             raise typer.BadParameter(f"--tsa-roots: no PEM certificates read ({exc})") from None
-        check = verify_package(package, roots=roots)
+        check = verify_package(package, roots=roots, allow_unstamped=allow_unstamped)
         if json_out:
             emit_json({"ok": check.ok, "holds": check.holds, "problems": check.problems})
         else:

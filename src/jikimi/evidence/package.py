@@ -15,9 +15,10 @@ Layout (inside one top folder ``jikimi-case-<id>-<UTC time>/``)::
     tokens/tokens.json         which TSA, what time, which digest
 
 Media bytes go in only where the vault holds a copy (``MediaRecord.kept_in_vault``); media
-that may show a minor go in only when the ``evidence_minor_media`` setting says so; notifiers'
-contact details only with ``contacts=True``. Everything left out is named, with the reason, in
-the manifest, the report and the ``evidence.exported`` custody event that records the export.
+that may show a minor go in only when the ``evidence_minor_media`` setting says so and, on the
+web, the exporter holds ``minors:view``; notifiers' contact details only with ``contacts=True``.
+Everything left out is named, with the reason, in the manifest, the report and the
+``evidence.exported`` custody event that records the export.
 """
 
 from __future__ import annotations
@@ -90,40 +91,64 @@ def export_case(
     actor: str,
     contacts: bool = False,
     media: bool = True,
+    minors_allowed: bool | None = None,
 ) -> PackageSummary:
     """Write case ``case_id`` as a zipped BagIt bag at ``out`` and record the export in the
     custody log. ``source`` is a workspace or a service holding one; ``contacts``: include
     notifiers' contact details; ``media``: include kept media bytes (otherwise hashes and
-    locators only). :class:`CaseNotFound` before anything is written for an unknown case."""
+    locators only); ``minors_allowed``: include media that may show a minor (the web passes
+    the setting and the requester's ``minors:view``; ``None``, for operator tools: the
+    ``evidence_minor_media`` setting alone). :class:`CaseNotFound` before anything is written
+    for an unknown case.
+
+    The bag, decrypted media included, is built in a private folder (0700) of the system's
+    temporary directory, never beside ``out``; the zip is written 0600 beside ``out`` and moved
+    into place only after the export is in the custody log, so no package exists unlogged."""
     ws = _workspace(source)
+    if minors_allowed is None:
+        minors_allowed = ws.settings.evidence_minor_media
     records = read_case(ws.sessions, case_id, contacts=contacts)
     now = datetime.now(UTC)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".jikimi-evidence-", dir=out.parent) as tmp:
-        bag_dir = Path(tmp) / f"jikimi-case-{case_id}-{now:%Y%m%dT%H%M%SZ}"
-        bag_dir.mkdir()
-        filled = _fill(bag_dir, ws, records, actor=actor, now=now, contacts=contacts, media=media)
-        _bag(bag_dir, case_id, ws.settings.operator, filled.manifest_sha, filled.stamping, now)
-        tmp_zip = Path(tmp) / "package.zip"
-        count = _zip(bag_dir, tmp_zip)
+    fd, name = tempfile.mkstemp(prefix=".jikimi-evidence-", suffix=".zip", dir=out.parent)
+    os.close(fd)
+    tmp_zip = Path(name)
+    try:
+        with tempfile.TemporaryDirectory(prefix="jikimi-evidence-") as tmp:
+            bag_dir = Path(tmp) / f"jikimi-case-{case_id}-{now:%Y%m%dT%H%M%SZ}"
+            bag_dir.mkdir()
+            filled = _fill(
+                bag_dir,
+                ws,
+                records,
+                actor=actor,
+                now=now,
+                contacts=contacts,
+                media=media,
+                minors_allowed=minors_allowed,
+            )
+            _bag(bag_dir, case_id, ws.settings.operator, filled.manifest_sha, filled.stamping, now)
+            count = _zip(bag_dir, tmp_zip)
         package_sha = _sha256_file(tmp_zip)
+        event = ws.custody.append(
+            EXPORTED,
+            f"case:{case_id}",
+            {
+                "package_sha256": package_sha,
+                "manifest_sha256": filled.manifest_sha,
+                "files": count,
+                "media_included": filled.included,
+                "withheld": filled.withheld,
+                "contacts": contacts,
+                "timestamps": filled.stamping.note,
+            },
+            actor=actor,
+            tool_version=__version__,
+        )
         os.replace(tmp_zip, out)
-    event = ws.custody.append(
-        EXPORTED,
-        f"case:{case_id}",
-        {
-            "package_sha256": package_sha,
-            "manifest_sha256": filled.manifest_sha,
-            "files": count,
-            "media_included": filled.included,
-            "withheld": filled.withheld,
-            "contacts": contacts,
-            "timestamps": filled.stamping.note,
-        },
-        actor=actor,
-        tool_version=__version__,
-    )
+    finally:
+        tmp_zip.unlink(missing_ok=True)
     return PackageSummary(
         path=out,
         sha256=package_sha,
@@ -154,11 +179,14 @@ def _fill(
     now: datetime,
     contacts: bool,
     media: bool,
+    minors_allowed: bool,
 ) -> _Filled:
     """Write the payload: media, records, custody, report, then the manifest over them all,
     and time-stamp the manifest."""
     writer = _Writer(bag_dir)
-    included, withheld = _write_media(writer, ws, records, media=media)
+    included, withheld = _write_media(
+        writer, ws, records, media=media, minors_allowed=minors_allowed
+    )
     if records.notices and not contacts:
         withheld.append(dict(CONTACTS_WITHHELD))
     withheld.append(dict(TEMPLATES_NEVER))
@@ -229,12 +257,12 @@ class _Writer:
 
 
 def _write_media(
-    writer: _Writer, ws: Any, records: CaseRecords, *, media: bool
+    writer: _Writer, ws: Any, records: CaseRecords, *, media: bool, minors_allowed: bool
 ) -> tuple[list[str], list[dict[str, str]]]:
     included: list[str] = []
     withheld: list[dict[str, str]] = []
     for sha, entry in records.media.items():
-        why = _withhold_reason(entry, media=media, minors_allowed=ws.settings.evidence_minor_media)
+        why = _withhold_reason(entry, media=media, minors_allowed=minors_allowed)
         if why is None:
             try:
                 writer.add_media(ws, sha)
@@ -252,8 +280,9 @@ def _withhold_reason(entry: MediaEntry, *, media: bool, minors_allowed: bool) ->
         return "hash-only retention: no copy was kept; hashes and locators only"
     if entry.may_show_minor and not minors_allowed:
         return (
-            "may show a minor: hashes and locators only (setting evidence_minor_media); the "
-            "vault copy is kept for a request through the proper channel"
+            "may show a minor: hashes and locators only (setting evidence_minor_media and the "
+            "exporter's minors:view); the vault copy is kept for a request through the proper "
+            "channel"
         )
     if not media:
         return "left out by the exporter (no media); hashes and locators only"

@@ -37,6 +37,8 @@ from jikimi.store.models import (
 # Notice fields that identify or reach the notifier (docs/cases.md): kept out unless asked.
 CONTACT_FIELDS = ("contact", "signature", "name", "reporter", "on_behalf_of")
 REDACTED = "[withheld: notifier contact details; export with contacts to include]"
+# The reason of an invalid contact field quotes the value ("'jane@doe' is not a valid ...").
+REASON_REDACTED = "REDACTED"
 
 
 def iso(at: datetime | None) -> str | None:
@@ -208,6 +210,12 @@ def _notice(notice: Notice, contacts: bool) -> dict[str, Any]:
         record["body"] = body
         if record["notifier"] is not None:
             record["notifier"] = REDACTED
+        record["invalid"] = [
+            {**entry, "reason": REASON_REDACTED}
+            if str(entry.get("field", "")).startswith(CONTACT_FIELDS)
+            else entry
+            for entry in record["invalid"]
+        ]
     return record
 
 

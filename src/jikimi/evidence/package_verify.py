@@ -10,15 +10,27 @@ Checks, each reported as holding or not:
    by ``prev_hash``;
 4. the CASE manifest names every payload file with the SHA-256 it has, the report's included,
    and names no file that is not there;
-5. each RFC 3161 token is over the manifest's SHA-256 and chains to a given root.
+5. ``bag-info.txt`` names the manifest's SHA-256; each RFC 3161 token is over it and chains to a
+   given root; each ``tokens/tokens.json`` entry names a token there over that digest. No valid
+   token is a problem unless ``allow_unstamped``: such a package proves neither when it was made
+   nor that it was not changed afterwards.
+
+The package is hostile input: it is unpacked by :func:`jikimi.connectors.safe_zip.extract`
+(bytes counted as written, per-entry compression ratio bounded) after its declared size is
+checked, the files read whole are size-bounded, every path the manifest names must be under
+``data/``, and any unexpected error while checking becomes a problem, never a traceback.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tempfile
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -26,11 +38,28 @@ from typing import Any
 
 import bagit
 
+from jikimi.connectors import safe_zip
 from jikimi.errors import EvidenceError
 from jikimi.evidence import package_stamps
 from jikimi.evidence.custody import event_hash
 
 MAX_MEMBERS = 100_000
+MAX_UNPACKED_BYTES = 64 * 1024**3  # all members together, declared and as written
+MAX_RATIO = 200.0  # output over compressed size, per member once past 1 MiB
+MAX_RECORD_BYTES = 256 * 1024**2  # custody.jsonl, manifest.jsonld: each is read whole
+MAX_TOKEN_BYTES = 1024**2  # each tokens/*.tsr, and tokens/tokens.json
+UNSTAMPED = (
+    "no valid RFC 3161 time-stamp over the manifest: this package proves neither when it was "
+    "made nor that it was not changed afterwards"
+)
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_REFUSALS = {
+    "zip-bomb": f"an entry expands more than {MAX_RATIO:.0f} times its compressed size, the mark "
+    "of a zip bomb",
+    "too-large-unpacked": f"it unpacks to more than {MAX_UNPACKED_BYTES} bytes",
+    "too-many-entries": f"it holds more than {MAX_MEMBERS} entries",
+    "unsafe-zip": "it holds a link, an encrypted entry, or a name twice",
+}
 _EVENT_KEYS = {
     "seq",
     "at",
@@ -54,17 +83,44 @@ class PackageCheck:
         return not self.problems and bool(self.holds)
 
 
-def verify_package(path: Path, *, roots: list[bytes]) -> PackageCheck:
-    """Check the package at ``path``; :class:`EvidenceError` when it is not a readable zip."""
+def verify_package(
+    path: Path, *, roots: list[bytes], allow_unstamped: bool = False
+) -> PackageCheck:
+    """Check the package at ``path``; :class:`EvidenceError` when it is not a readable zip or
+    is refused before unpacking finishes (too large, a zip bomb, unsafe entries)."""
     check = PackageCheck()
     with tempfile.TemporaryDirectory(prefix="jikimi-verify-") as tmp:
         bag_dir = _unzip(Path(path), Path(tmp))
-        _check_bag(bag_dir, check)
         data = bag_dir / "data"
-        _check_custody(data / "custody.jsonl", check)
-        manifest_sha = _check_manifest(data, check)
-        _check_tokens(bag_dir, manifest_sha, roots, check)
+        info: dict[str, Any] = {}
+        manifest_sha: str | None = None
+        with _stage("bag", check):
+            info = _check_bag(bag_dir, check)
+        with _stage("custody", check):
+            _check_custody(data / "custody.jsonl", check)
+        with _stage("manifest", check):
+            manifest_sha = _check_manifest(data, check)
+        with _stage("time-stamps", check):
+            _check_tokens(bag_dir, manifest_sha, info, roots, allow_unstamped, check)
     return check
+
+
+@contextmanager
+def _stage(name: str, check: PackageCheck) -> Iterator[None]:
+    """Turn an error no check foresaw into a problem: a hostile package must not crash this."""
+    try:
+        yield
+    except Exception as exc:  # anything the package provokes is a problem
+        check.problems.append(f"{name}: could not be checked ({type(exc).__name__}: {exc})")
+
+
+def _read_capped(path: Path, limit: int, what: str, check: PackageCheck) -> bytes | None:
+    """The file's bytes, or ``None`` and a problem when it is over ``limit`` bytes."""
+    size = path.stat().st_size
+    if size > limit:
+        check.problems.append(f"{what}: {size} bytes, over the limit of {limit}; not read")
+        return None
+    return path.read_bytes()
 
 
 def _unzip(path: Path, dest: Path) -> Path:
@@ -91,18 +147,40 @@ def _unzip(path: Path, dest: Path) -> Path:
             raise EvidenceError(
                 f"{path} has {len(tops)} top folders; an evidence package has exactly one"
             )
-        try:
-            zf.extractall(dest)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        declared = sum(info.file_size for info in zf.infolist())
+        if declared > MAX_UNPACKED_BYTES:
             raise EvidenceError(
-                f"{path} cannot be unpacked ({exc}): the zip is damaged or truncated"
+                f"{path} declares {declared} unpacked bytes, over the limit of "
+                f"{MAX_UNPACKED_BYTES}; not unpacked"
+            )
+    limits = safe_zip.ZipLimits(
+        max_entries=MAX_MEMBERS, max_bytes=MAX_UNPACKED_BYTES, max_ratio=MAX_RATIO
+    )
+    try:
+        safe_zip.extract(path, dest, limits)
+    except safe_zip.UnsafeZip as exc:
+        if exc.code not in _REFUSALS:  # "not-a-zip": a member's data does not read back
+            raise EvidenceError(
+                f"{path} cannot be unpacked: the zip is damaged or truncated"
             ) from None
+        raise EvidenceError(
+            f"{path} is refused while unpacking: {_REFUSALS[exc.code]}; not an evidence package"
+        ) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise EvidenceError(
+            f"{path} cannot be unpacked ({exc}): the zip is damaged or truncated"
+        ) from None
     return dest / tops.pop()
 
 
-def _check_bag(bag_dir: Path, check: PackageCheck) -> None:
+def _check_bag(bag_dir: Path, check: PackageCheck) -> dict[str, Any]:
+    """Validate the bag; its bag-info.txt fields (empty when the bag cannot be read)."""
     try:
         bag = bagit.Bag(str(bag_dir))
+    except bagit.BagError as exc:
+        check.problems.append(f"bag: {exc}")
+        return {}
+    try:
         bag.validate()
     except bagit.BagValidationError as exc:
         details = [str(d) for d in exc.details] or [exc.message]
@@ -115,24 +193,30 @@ def _check_bag(bag_dir: Path, check: PackageCheck) -> None:
             f"bag: valid BagIt {version}, {len(bag.payload_entries())} payload files match "
             f"{', '.join(sorted(bag.algorithms))} manifests"
         )
+    return dict(bag.info)
 
 
 def _check_custody(path: Path, check: PackageCheck) -> None:
     if not path.is_file():
         check.problems.append("custody: data/custody.jsonl is missing")
         return
+    raw = _read_capped(path, MAX_RECORD_BYTES, "custody: data/custody.jsonl", check)
+    if raw is None:
+        return
     problems: list[str] = []
     events: list[dict[str, Any]] = []
-    for number, line in enumerate(path.read_bytes().splitlines(), 1):
+    for number, line in enumerate(raw.splitlines(), 1):
         try:
             event = json.loads(line)
             if not isinstance(event, dict) or set(event) != _EVENT_KEYS:
                 raise ValueError("not a custody event")
+            if not isinstance(event["seq"], int) or isinstance(event["seq"], bool):
+                raise ValueError("seq is not an integer")
             recomputed = event_hash(
                 **{k: event[k] for k in _EVENT_KEYS - {"hash", "at"}},
                 at=datetime.fromisoformat(event["at"]),
             )
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             problems.append(f"custody line {number}: unreadable ({exc})")
             continue
         if recomputed != event["hash"]:
@@ -170,30 +254,60 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _parse_manifest(raw: bytes) -> tuple[dict[str, str], dict[str, str]]:
+    """The manifest's ``jikimi:files`` and ``jikimi:report``; :class:`ValueError` when either
+    is not what Jikimi writes."""
+    try:
+        manifest = json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(manifest, dict):
+        raise ValueError("not a JSON object")
+    named, report = manifest.get("jikimi:files"), manifest.get("jikimi:report")
+    if not isinstance(named, dict) or not all(
+        isinstance(rel, str) and isinstance(sha, str) and _SHA256_HEX.fullmatch(sha)
+        for rel, sha in named.items()
+    ):
+        raise ValueError('"jikimi:files" is not a map of path to SHA-256')
+    if not (
+        isinstance(report, dict)
+        and isinstance(report.get("path"), str)
+        and isinstance(report.get("sha256"), str)
+    ):
+        raise ValueError('"jikimi:report" is not {"path", "sha256"}')
+    return named, report
+
+
 def _check_manifest(data: Path, check: PackageCheck) -> str | None:
     path = data / "manifest.jsonld"
-    try:
-        manifest = json.loads(path.read_bytes())
-        named: dict[str, str] = manifest["jikimi:files"]
-        report = manifest["jikimi:report"]
-    except FileNotFoundError:
+    if not path.is_file():
         check.problems.append("manifest: data/manifest.jsonld is missing")
         return None
-    except (ValueError, KeyError, TypeError) as exc:
+    raw = _read_capped(path, MAX_RECORD_BYTES, "manifest: data/manifest.jsonld", check)
+    if raw is None:
+        return _sha256(path)  # too large to parse, not to hash: the tokens are still checked
+    try:
+        named, report = _parse_manifest(raw)
+    except ValueError as exc:
         check.problems.append(f"manifest: data/manifest.jsonld is not a Jikimi manifest ({exc})")
         return _sha256(path)
     bag_root = data.parent
+    inside = data.resolve()
     problems = []
     for rel, sha in sorted(named.items()):
         file = bag_root / rel
-        if not file.is_file():
+        if not (rel.startswith("data/") and rel.isprintable()) or not file.resolve().is_relative_to(
+            inside
+        ):
+            problems.append(f"manifest: names {rel!r}, which is outside the package's data/")
+        elif not file.is_file():
             problems.append(f"manifest: names {rel}, which is not in the package")
         elif _sha256(file) != sha:
             problems.append(f"manifest: {rel} does not have the SHA-256 the manifest names")
     present = {p.relative_to(bag_root).as_posix() for p in data.rglob("*") if p.is_file()}
     for rel in sorted(present - set(named) - {"data/manifest.jsonld"}):
         problems.append(f"manifest: {rel} is in the package but not named in the manifest")
-    if named.get(report.get("path")) != report.get("sha256") or not report.get("sha256"):
+    if named.get(report["path"]) != report["sha256"]:
         problems.append("manifest: the report's SHA-256 is not the one the manifest lists")
     check.problems.extend(problems)
     if not problems:
@@ -205,18 +319,67 @@ def _check_manifest(data: Path, check: PackageCheck) -> str | None:
 
 
 def _check_tokens(
-    bag_dir: Path, manifest_sha: str | None, roots: list[bytes], check: PackageCheck
+    bag_dir: Path,
+    manifest_sha: str | None,
+    info: dict[str, Any],
+    roots: list[bytes],
+    allow_unstamped: bool,
+    check: PackageCheck,
 ) -> None:
-    tokens = sorted((bag_dir / "tokens").glob("*.tsr"))
-    if not tokens:
-        check.holds.append("time-stamps: none in the package (it claims none)")
-        return
     if manifest_sha is None:
         check.problems.append("time-stamps: no manifest to check the tokens against")
         return
-    for token in tokens:
-        result = package_stamps.check_token(
-            f"tokens/{token.name}", token.read_bytes(), bytes.fromhex(manifest_sha), roots
+    if info.get("Jikimi-Manifest-SHA256") != manifest_sha:
+        check.problems.append(
+            "time-stamps: bag-info.txt's Jikimi-Manifest-SHA256 is not the SHA-256 of "
+            f"data/manifest.jsonld ({manifest_sha})"
         )
+    tokens = sorted((bag_dir / "tokens").glob("*.tsr"))
+    _check_token_listing(bag_dir / "tokens" / "tokens.json", tokens, manifest_sha, check)
+    valid = 0
+    for token in tokens:
+        name = f"tokens/{token.name}"
+        raw = _read_capped(token, MAX_TOKEN_BYTES, f"time-stamp {name}", check)
+        if raw is None:
+            continue
+        result = package_stamps.check_token(name, raw, bytes.fromhex(manifest_sha), roots)
         line = f"time-stamp {result.name}: {result.detail}"
         (check.holds if result.ok else check.problems).append(line)
+        valid += result.ok
+    if valid:
+        return
+    if allow_unstamped:
+        check.holds.append(f"time-stamps: accepted unstamped (--allow-unstamped), but {UNSTAMPED}")
+    else:
+        check.problems.append(f"time-stamps: {UNSTAMPED} (--allow-unstamped accepts that)")
+
+
+def _check_token_listing(
+    path: Path, tokens: list[Path], manifest_sha: str, check: PackageCheck
+) -> None:
+    """Each tokens/tokens.json entry must name a token in the package over ``manifest_sha``."""
+    if not path.is_file():
+        if tokens:
+            check.problems.append("time-stamps: tokens/tokens.json is missing")
+        return
+    raw = _read_capped(path, MAX_TOKEN_BYTES, "time-stamps: tokens/tokens.json", check)
+    if raw is None:
+        return
+    try:
+        listing = json.loads(raw)
+    except (ValueError, RecursionError):
+        listing = None
+    if not isinstance(listing, list) or not all(isinstance(e, dict) for e in listing):
+        check.problems.append("time-stamps: tokens/tokens.json is not a list of tokens")
+        return
+    present = {f"tokens/{t.name}" for t in tokens}
+    for n, entry in enumerate(listing, 1):
+        if entry.get("file") not in present:
+            check.problems.append(
+                f"time-stamps: tokens/tokens.json entry {n} names {entry.get('file')!r}, "
+                "which is not a token in the package"
+            )
+        if entry.get("digest_sha256") != manifest_sha:
+            check.problems.append(
+                f"time-stamps: tokens/tokens.json entry {n} is not over the manifest's SHA-256"
+            )

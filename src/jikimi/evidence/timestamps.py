@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from cryptography import x509
@@ -33,6 +34,7 @@ from rfc3161_client import (
     decode_timestamp_response,
 )
 
+from jikimi.actions.sinks.base import redact_logs
 from jikimi.errors import SettingsError, TimestampError
 from jikimi.settings import Settings
 
@@ -47,6 +49,7 @@ __all__ = [
     "timestamp_request",
     "token_time",
     "trusted_roots",
+    "tsa_name",
     "verify_token",
 ]
 
@@ -56,9 +59,16 @@ _SHA256_ALGORITHM = bytes.fromhex("300d06096086480165030402010500")
 _GRANTED = {PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS}
 
 
+def tsa_name(url: str) -> str:
+    """How a TSA is named wherever it is shown or kept (custody, packages, logs, errors): its
+    URL without user info (credentials), query or fragment."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
 @dataclass(frozen=True)
 class TimestampToken:
-    tsa: str  # the URL that answered
+    tsa: str  # the URL that answered, as tsa_name gives it
     token: bytes  # DER TimeStampToken (CMS ContentInfo)
     time: datetime  # genTime from the token, UTC
 
@@ -131,6 +141,10 @@ class TimeStamper:
         client: httpx.Client | None = None,
     ) -> None:
         self.urls = list(urls)
+        for url in self.urls:
+            password = urlsplit(url).password
+            if password:
+                redact_logs(password)
         self._timeout = timeout
         self._client = client
         self.last_failures: list[TimestampFailure] = []
@@ -148,7 +162,8 @@ class TimeStamper:
                 try:
                     tokens.append(self._stamp_one(client, url, digest))
                 except _Refused as exc:
-                    failures.append(TimestampFailure(url, str(exc)))
+                    name = tsa_name(url)
+                    failures.append(TimestampFailure(name, str(exc).replace(url, name)))
         finally:
             if self._client is None:
                 client.close()
@@ -204,7 +219,9 @@ def _checked(response: TimeStampResponse, url: str, digest: bytes, nonce: int) -
         raise _Refused("the token is for another digest than the one asked")
     if info.nonce != nonce:
         raise _Refused("the token's nonce is not the request's (a replayed or mixed-up answer)")
-    return TimestampToken(tsa=url, token=response.time_stamp_token(), time=_utc(info.gen_time))
+    return TimestampToken(
+        tsa=tsa_name(url), token=response.time_stamp_token(), time=_utc(info.gen_time)
+    )
 
 
 def _utc(at: datetime) -> datetime:

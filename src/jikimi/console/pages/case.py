@@ -435,5 +435,5 @@ async def export_evidence(
     if case is None:
         return _not_found(request, who)
     return await run_in_threadpool(
-        evidence_download, request.app.state.service, case_id, who.principal.name
+        evidence_download, request.app.state.service, case_id, who.principal
     )
