@@ -7,6 +7,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,9 @@ from jikimi.evidence.timestamps import TimeStamper, TimestampToken, verify_token
 from jikimi.settings import load_settings
 from jikimi.signals.registry import Registry
 from jikimi.store.db import write_session
+from jikimi.store.leases import Leases
 from jikimi.store.models import CustodyAnchor, CustodyEventRecord
-from jikimi.web.service import Service, ServiceOptions
+from jikimi.web.service import ANCHOR_JOB, Service, ServiceOptions
 from jikimi.workspace import Workspace
 
 
@@ -376,24 +378,6 @@ def test_a_damaged_log_is_not_anchored(
     assert _counts(sessions) == (0, 5)
 
 
-def test_run_forever_survives_a_failing_tsa(
-    sessions: sessionmaker[Session], anchorer_for: AnchorerFor, local_tsa: LocalTsa
-) -> None:
-    local_tsa.mode = "http500"
-    stop = threading.Event()
-    thread = threading.Thread(target=anchorer_for(local_tsa.url).run_forever, args=(stop, 0.02))
-    thread.start()
-    try:
-        _wait_for(lambda: local_tsa.requests >= 2)  # failed twice, still running
-        local_tsa.mode = "ok"
-        _wait_for(lambda: bool(anchors(sessions)))
-    finally:
-        stop.set()
-        thread.join(10)
-    assert not thread.is_alive()
-    assert verify_anchors(sessions, roots=[local_tsa.root_pem]).ok
-
-
 def _wait_for(condition: Callable[[], bool], limit: float = 30.0) -> None:
     deadline = time.monotonic() + limit
     while not condition():
@@ -435,6 +419,45 @@ def test_the_service_anchors_periodically_when_tsas_are_configured(
         finally:
             service.stop()
         assert _service_anchor_threads() == []
+
+
+def test_of_two_server_processes_one_anchors_and_the_other_takes_over(
+    tmp_path: Path, database_url: str, local_tsa: LocalTsa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("JIKIMI_HOME", str(home))
+    settings = load_settings(
+        home=home,
+        database_url=database_url,
+        operator="tester",
+        tsa_urls=[local_tsa.url],
+        custody_anchor_minutes=0.001,
+    )
+    with Workspace.init(settings) as ws, Workspace.open(settings) as other_ws:
+        services = [
+            Service(w, ServiceOptions(run_dispatcher=False, registry=Registry()))
+            for w in (ws, other_ws)
+        ]
+        leases = Leases(ws.sessions)
+        for service in services:
+            service.start()
+        try:
+            _append(ws.custody, 3)
+            _wait_for(lambda: bool(anchors(ws.sessions)))
+            first = leases.holder(ANCHOR_JOB, now=datetime.now(UTC))
+            [running] = [s for s in services if s.holder == first]
+            [waiting] = [s for s in services if s is not running]
+            time.sleep(0.3)  # several periods: the waiting one never anchors meanwhile
+            assert {a.created_by for a in anchors(ws.sessions)} == {"tester"}
+            assert len(anchors(ws.sessions)) == 1  # nothing new after the first anchor
+            running.stop()
+            _append(ws.custody, 2)
+            _wait_for(lambda: len(anchors(ws.sessions)) == 2)
+            assert leases.holder(ANCHOR_JOB, now=datetime.now(UTC)) == waiting.holder
+            assert verify_anchors(ws.sessions, roots=[local_tsa.root_pem]).ok
+        finally:
+            for service in services:
+                service.stop()
 
 
 def test_an_anchor_made_meanwhile_is_not_doubled(

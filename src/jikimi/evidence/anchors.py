@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +31,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jikimi.errors import CustodyError, JikimiError
+from jikimi.errors import CustodyError
 from jikimi.evidence.custody import CustodyLog, row_hash
 from jikimi.evidence.timestamps import (
     TimeStamper,
@@ -44,8 +42,6 @@ from jikimi.evidence.timestamps import (
 )
 from jikimi.store.db import write_session
 from jikimi.store.models import CustodyAnchor, CustodyEventRecord
-
-log = logging.getLogger("jikimi.anchors")
 
 ANCHORED = "custody.anchored"
 
@@ -196,7 +192,8 @@ def _recomputed(row: CustodyEventRecord) -> str | None:
 
 
 class Anchorer:
-    """Makes anchors: :meth:`anchor` once, :meth:`run_forever` in the service's thread."""
+    """Makes anchors (:meth:`anchor`); the service runs it periodically, in one process at a
+    time (:mod:`jikimi.web.periodic`)."""
 
     def __init__(
         self,
@@ -283,28 +280,6 @@ class Anchorer:
                 leaves.append(bytes.fromhex(row.hash))
                 kinds.add(row.kind)
             return after, leaves, kinds
-
-    def run_forever(self, stop: threading.Event, period_seconds: float) -> None:
-        """Anchor every ``period_seconds`` until ``stop`` is set. A failure (a TSA down, the
-        database busy) is logged and tried again next period; it never ends the loop."""
-        while not stop.wait(period_seconds):
-            try:
-                anchor = self.anchor()
-            except JikimiError as exc:
-                log.warning(
-                    "anchoring the custody log failed, next try in %g s: %s", period_seconds, exc
-                )
-                continue
-            except Exception:
-                log.exception("anchoring the custody log failed; next try in %g s", period_seconds)
-                continue
-            if anchor is not None:
-                log.info(
-                    "custody log anchored: seq %d..%d, root %s",
-                    anchor.first_seq,
-                    anchor.last_seq,
-                    anchor.merkle_root,
-                )
 
 
 def _last_anchored(session: Session) -> int:

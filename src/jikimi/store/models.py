@@ -676,6 +676,17 @@ class Checkpoint(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Lease(Base):
+    """Who runs a periodic job (anchoring the custody log, purging media) among several server
+    processes: ``holder`` until ``until``; another process takes it over once it expires."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    until: Mapped[datetime]
+
+
 class Exchange(Base):
     """An outside source of bank entries (StopNCII, NCMEC, a file, a URL list) feeding its own
     bank. ``config`` holds only non-secret settings; ``credentials`` is AES-GCM ciphertext

@@ -49,7 +49,9 @@ from jikimi.settings import Settings
 from jikimi.signals.extractor import TextInput
 from jikimi.signals.registry import Registry, load_registry
 from jikimi.store.items_repo import ItemStore, MediaLink, NewItem, RecordedItem
+from jikimi.store.leases import Leases, process_holder
 from jikimi.web.metrics import Metrics
+from jikimi.web.periodic import PeriodicJob, run_periodically
 from jikimi.workspace import TOOL, Workspace
 
 log = logging.getLogger("jikimi.service")
@@ -69,6 +71,7 @@ HASHES_ONLY: tuple[Step, ...] = (Step("hashes"), Step("match"))
 # What a check always computes; md5 and sha1 only while a bank holds such entries.
 # The workspace's own bank of media removed by people's decisions (future uploads stopped).
 DECIDED_BANK = "decided-removals"
+ANCHOR_JOB = "custody-anchor"  # the periodic job's (and its lease's) name
 CHECK_ALWAYS = frozenset({"sha256", "pdq", "video_md5", "vpdq"})
 
 
@@ -164,6 +167,9 @@ class Service:
         self._wake = threading.Event()  # the index watcher looks now, not at its next round
         self._threads: list[threading.Thread] = []
         self._matcher_seq = -1
+        # Periodic jobs run in one server process at a time: the one holding the job's lease.
+        self.leases = Leases(ws.sessions)
+        self.holder = process_holder()
         self.load_error: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -178,7 +184,7 @@ class Service:
         if self.options.run_dispatcher:
             self._spawn("jikimi-dispatcher", self._dispatch)
         if self.ws.settings.tsa_urls and self.ws.settings.custody_anchor_minutes:
-            self._spawn("jikimi-anchors", self._anchor_custody)
+            self._spawn("jikimi-anchors", lambda: self._run_periodically(self.anchor_job()))
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -196,8 +202,11 @@ class Service:
     def _dispatch(self) -> None:
         self.dispatcher().run_forever(self._stop, poll_seconds=1.0)
 
-    def _anchor_custody(self) -> None:
-        """Anchor the custody log every ``custody_anchor_minutes``; failures wait a period."""
+    def _run_periodically(self, job: PeriodicJob) -> None:
+        run_periodically(job, self._stop, self.leases, self.holder, self.now)
+
+    def anchor_job(self) -> PeriodicJob:
+        """Anchoring the custody log every ``custody_anchor_minutes``."""
         settings = self.ws.settings
         anchorer = Anchorer(
             self.ws.sessions,
@@ -206,7 +215,14 @@ class Service:
             actor=self.ws.operator,
             tool_version=TOOL,
         )
-        anchorer.run_forever(self._stop, settings.custody_anchor_minutes * 60)
+
+        def anchor() -> str | None:
+            made = anchorer.anchor()
+            if made is None:
+                return None
+            return f"seq {made.first_seq}..{made.last_seq}, root {made.merkle_root}"
+
+        return PeriodicJob(ANCHOR_JOB, settings.custody_anchor_minutes * 60, anchor)
 
     def dispatcher(self) -> Dispatcher:
         return dispatcher_for(
