@@ -145,6 +145,23 @@ def test_a_zip_bomb_is_stopped_while_streaming(tmp_path: Path) -> None:
     assert written < 1024 * 1024, "stopped soon after the floor, not at the end"
 
 
+def test_a_header_overstating_the_compressed_size_does_not_hide_a_bomb(tmp_path: Path) -> None:
+    # 3 MiB of zeros deflate to a few KiB; the directory then claims ~4 GiB were compressed,
+    # so the entry's own ratio looks harmless. The archive's real size still gives it away.
+    archive = make_zip(tmp_path / "in.zip", [("result.json", b"\0" * (3 * 1024 * 1024))])
+    data = bytearray(archive.read_bytes())
+    central = data.rindex(b"PK\x01\x02")
+    data[central + 20 : central + 24] = (0xFFFF_FFFE).to_bytes(4, "little")
+    archive.write_bytes(bytes(data))
+    dest = tmp_path / "out"
+    dest.mkdir()
+    limits = ZipLimits(max_entries=10, max_bytes=4 * 1024 * 1024, max_ratio=20, ratio_floor=1024)
+    with pytest.raises(UnsafeZip) as problem:
+        extract(archive, dest, limits)
+    assert problem.value.code == "zip-bomb", problem.value
+    assert "as a whole" in str(problem.value)
+
+
 def test_not_a_zip(tmp_path: Path) -> None:
     archive = tmp_path / "in.zip"
     archive.write_bytes(b"this is not a zip")

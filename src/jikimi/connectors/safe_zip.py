@@ -5,7 +5,9 @@ part, or a NUL; symlink entries; duplicate names (also when they differ only in 
 would collide on a case-insensitive disk); encrypted entries; more entries than allowed.
 Refused while writing, counting the bytes that come out rather than the sizes the headers
 claim: an entry or the whole archive over the byte limit, and an entry whose output outgrows its
-compressed size by more than ``max_ratio`` (a zip bomb). Nested zips are written as files, never
+compressed size by more than ``max_ratio`` (a zip bomb), or a whole archive whose output
+outgrows the archive's size on disk by as much (so headers lying about compressed sizes do not
+hide a bomb). Nested zips are written as files, never
 opened. Files are created exclusively (``O_EXCL``, mode 0600) in a fresh directory that nothing
 else writes to, so no entry can follow a link out of it. Before zipfile reads the central
 directory (all of it, into memory), the end record's entry count and directory size are
@@ -71,13 +73,15 @@ def extract(archive: Path, dest: Path, limits: ZipLimits) -> list[Path]:
             _check_entries(infos, limits)
             written: list[Path] = []
             total = 0
+            # What the whole archive may unpack to, from its real size, not the headers' claims.
+            bomb_bytes = max(archive.stat().st_size, limits.ratio_floor) * limits.max_ratio
             for info in infos:
                 target = dest.joinpath(*_parts(info.filename))
                 if info.is_dir():
                     target.mkdir(mode=0o700, parents=True, exist_ok=True)
                     continue
                 target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                total += _copy(zf, info, target, limits, total)
+                total += _copy(zf, info, target, limits, total, bomb_bytes)
                 written.append(target)
             return written
     except zipfile.BadZipFile as exc:
@@ -174,9 +178,15 @@ def _parts(name: str) -> tuple[str, ...]:
 
 
 def _copy(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limits: ZipLimits, before: int
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    target: Path,
+    limits: ZipLimits,
+    before: int,
+    bomb_bytes: float,
 ) -> int:
-    """Stream one entry to ``target``; the bytes written. Limits are checked per chunk."""
+    """Stream one entry to ``target``; the bytes written. Limits are checked per chunk;
+    ``bomb_bytes``: what all entries together may unpack to, from the archive's real size."""
     written = 0
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     with os.fdopen(fd, "wb") as out, zf.open(info) as src:
@@ -191,12 +201,14 @@ def _copy(
                     too_large=True,
                 )
             ratio = written / max(info.compress_size, 1)
-            if written > limits.ratio_floor and ratio > limits.max_ratio:
+            whole = before + written > bomb_bytes
+            if whole or (written > limits.ratio_floor and ratio > limits.max_ratio):
                 raise UnsafeZip(
                     "zip-bomb",
-                    f"the zip entry {info.filename!r} expands more than {limits.max_ratio:.0f} "
-                    "times its compressed size, the mark of a zip bomb; a Telegram export does "
-                    "not do that. Zip the export folder again with a standard tool",
+                    f"the zip {'as a whole' if whole else f'entry {info.filename!r}'} expands "
+                    f"more than {limits.max_ratio:.0f} times its compressed size, the mark of a "
+                    "zip bomb; a Telegram export does not do that. Zip the export folder again "
+                    "with a standard tool",
                     too_large=True,
                 )
             out.write(chunk)
