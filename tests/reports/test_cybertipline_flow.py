@@ -10,6 +10,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -34,7 +35,7 @@ from jikimi.errors import (
 from jikimi.reports import ncmec_flow
 from jikimi.reports.cybertipline_client import CyberTiplineClient
 from jikimi.reports.ncmec_flow import one_year_after, report_case, submissions
-from jikimi.store.models import PreservationHold
+from jikimi.store.models import Item, PreservationHold
 from jikimi.workspace import Workspace
 
 EMAIL = "reports@example.org"
@@ -102,6 +103,20 @@ def test_a_reveal_makes_the_file_viewed_by_the_esp(
     (report,) = fake.reports.values()
     (uploaded,) = report.files.values()
     assert ET.fromstring(uploaded.details or b"").findtext("fileViewedByEsp") == "true"
+
+
+def test_an_upload_time_in_the_future_is_left_out_not_refused_midway(
+    ws: Workspace, fake: FakeCyberTipline, seeded: SeededCase
+) -> None:
+    later = datetime.now(UTC) + timedelta(days=2)  # a sender's clock gone wrong
+    with ws.sessions() as s, s.begin():
+        first = s.scalars(select(Item).where(Item.case_id == seeded.case_id).order_by(Item.id))
+        first.first().posted_at = later  # type: ignore[union-attr]
+    result = report_case(ws, seeded.case_id, actor="cs-reviewer")
+    assert result.submission is not None and result.submission["state"] == "finished"
+    (report,) = fake.reports.values()
+    (uploaded,) = report.files.values()
+    assert ET.fromstring(uploaded.details or b"").find("uploadedToEspTimestamp") is None
 
 
 def test_submission_holds_the_case_for_one_year(

@@ -294,6 +294,34 @@ def test_each_invalid_field_is_caught(field: str, value: object, needle: str) ->
     assert any(needle in p for p in problems), problems
 
 
+@pytest.mark.parametrize(
+    ("old", "hint"),
+    [
+        (
+            "KEYWORD_INSUFFICIENT_INFORMATION_TRADERS",
+            "use KEYWORD_INSUFFICIENT_INFORMATION_ON_TRADERS",
+        ),
+        ("KEYWORD_MISINFORMATION", "use KEYWORD_MISINFORMATION_DISINFORMATION"),
+        ("KEYWORD_DISINFORMATION", "use KEYWORD_MISINFORMATION_DISINFORMATION"),
+        ("KEYWORD_FOREIGN_INFORMATION_MANIPULATION", "use KEYWORD_MISINFORMATION_DISINFORMATION"),
+        ("KEYWORD_DANGEROUS_TOYS", "see the API v2 changelog"),
+        ("KEYWORD_GENDER_BASED_VIOLENCE", "see the API v2 changelog"),
+        ("KEYWORD_REGULATED_GOODS_SERVICES", "see the API v2 changelog"),
+    ],
+)
+def test_a_v1_keyword_is_named_retired(old: str, hint: str) -> None:
+    record = good_record()
+    record["category_specification"] = [old]
+    problems = validate_statement(record)
+    assert any(f"({old} is a v1 value retired on 2025-07-01; {hint})" in p for p in problems)
+
+
+def test_every_replacement_of_a_retired_name_is_a_v2_name() -> None:
+    v2 = dsa_vocab.CATEGORIES | dsa_vocab.KEYWORDS
+    assert not set(dsa_vocab.RETIRED) & v2
+    assert {new for new in dsa_vocab.RETIRED.values() if new} <= v2
+
+
 def test_conditional_fields_are_required() -> None:
     record = good_record()
     del record["illegal_content_legal_ground"]

@@ -1,13 +1,14 @@
 """NCMEC CyberTipline report documents: built from a case's facts, checked before sending.
 
 Pure: values in, XML bytes out, no database and no network. Element names, order and required
-fields follow NCMEC's CyberTipline Reporting API documentation
-(https://report.cybertip.org/ispws/documentation, the XSD at ``/xsd``) as read through public
-clients that follow it; ``docs/ncmec.md`` names the source of every rule and where we were
-unsure. :data:`SCHEMA` is that reading, written down as data: every element we send, its
-children in order, how often each may appear. :func:`check_report` and
-:func:`check_file_details` hold a document to it and list every problem; the client refuses to
-send a document with any.
+fields follow NCMEC's XSD and its CyberTipline Reporting API documentation
+(https://report.cybertip.org/ispws/documentation; copies in ``usips/xf2-ncmec``,
+``_material/NCMEC Report Validcation.xsd`` and ``_material/CyberTipline Reporting API
+Technical Documentation.html``); ``docs/ncmec.md`` names the source of every rule.
+:data:`SCHEMA` is that reading, written down as data: every element we send, its children in
+order, how often each may appear. :func:`check_report` and :func:`check_file_details` hold a
+document to it and to the documented value rules and list every problem; the client refuses
+to send a document with any.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 __all__ = [
     "INCIDENT_TYPES",
@@ -72,7 +73,6 @@ def _person(email_low: int) -> tuple[Child, ...]:
         Child("email", email_low, UNBOUNDED),
         _many("address"),
         Child("age"),
-        Child("ageAssertionDiscrepancy"),
         Child("dateOfBirth"),
     )
 
@@ -95,7 +95,6 @@ _REPORT_FLAGS = (
     "minorToMinorInteraction",
     "spam",
     "sadisticOnlineExploitation",
-    "informational",
 )
 INCIDENT_KINDS = (
     "webPageIncident",
@@ -109,7 +108,8 @@ INCIDENT_KINDS = (
 )
 
 #: Each complex element we send: its children in document order. ``internetDetails`` is a
-#: choice (exactly one child). Elements not named here are leaves.
+#: choice (exactly one child); the two annotation lists are ``xs:all`` (any order). Elements
+#: not named here are leaves.
 SCHEMA: Mapping[str, tuple[Child, ...]] = {
     "report": (
         Child("batchedReport"),
@@ -133,6 +133,19 @@ SCHEMA: Mapping[str, tuple[Child, ...]] = {
     "reportAnnotations": tuple(Child(flag) for flag in _REPORT_FLAGS),
     "internetDetails": tuple(Child(kind) for kind in INCIDENT_KINDS),
     "webPageIncident": (_many("url"), Child("additionalInfo")),
+    "nonInternetIncident": (
+        Child("locationName"),
+        _many("incidentAddress"),
+        Child("additionalInfo"),
+    ),
+    "lawEnforcement": (
+        Child("agencyName", 1),
+        Child("caseNumber"),
+        Child("officerContact"),
+        Child("reportedToLe"),
+        Child("servedLegalProcessDomestic"),
+        Child("servedLegalProcessInternational"),
+    ),
     "chatImIncident": (
         Child("chatClient"),
         Child("chatRoomName"),
@@ -192,6 +205,7 @@ SCHEMA: Mapping[str, tuple[Child, ...]] = {
     "fileAnnotations": tuple(Child(flag) for flag in _FILE_FLAGS),
 }
 _CHOICES = frozenset({"internetDetails"})
+_UNORDERED = frozenset({"reportAnnotations", "fileAnnotations"})
 _FLAGS = frozenset(_FILE_FLAGS + _REPORT_FLAGS)
 _BOOLEANS = frozenset(
     {
@@ -203,9 +217,12 @@ _BOOLEANS = frozenset(
         "accountTemporarilyDisabled",
         "accountPermanentlyDisabled",
         "allEmailsReported",
-        "ageAssertionDiscrepancy",
+        "reportedToLe",
+        "servedLegalProcessDomestic",
+        "servedLegalProcessInternational",
     }
 )
+# Every one of these "must be in the past" [D].
 _DATETIMES = frozenset({"incidentDateTime", "uploadedToEspTimestamp", "dateTime"})
 _ENUMS: Mapping[str, frozenset[str]] = {
     "incidentType": INCIDENT_TYPES,
@@ -214,6 +231,14 @@ _ENUMS: Mapping[str, frozenset[str]] = {
 }
 _MAX_LENGTH: Mapping[str, int] = {
     "platform": 256,
+    "escalateToHighPriority": 3000,
+    "incidentDateTimeDescription": 3000,
+    "url": 2083,
+    "locationName": 255,
+    "agencyName": 255,
+    "caseNumber": 100,
+    "vehicleDescription": 300,
+    "displayName": 255,
     "chatClient": 255,
     "chatRoomName": 255,
     "espIdentifier": 255,
@@ -221,13 +246,15 @@ _MAX_LENGTH: Mapping[str, int] = {
     "screenName": 256,
     "firstName": 100,
     "lastName": 100,
-    "email": 255,
+    "email": 255,  # and at most 64 before the @
     "legalURL": 2083,
     "originalFileName": 2056,
     "locationOfFile": 2083,
     "profileUrl": 2083,
 }
 _HASH_HEX = {"MD5": 32, "SHA1": 40}
+_HASH_TYPE_MAX = 64
+_EXIF_RULE = "fileViewedByEsp must be true when exifViewedByEsp is true"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -279,6 +306,12 @@ class FileFacts:
     publicly_available: bool | None = None
     generative_ai: tuple[str, ...] = ()  # why we think it is AI-made; empty: no sign of it
     held: bool = False  # the vault holds the bytes, so the file itself is uploaded
+
+    def __post_init__(self) -> None:
+        # Refused here, before any report is opened, rather than when the file details are
+        # built after NCMEC already holds the report.
+        if self.exif_viewed_by_esp and not self.viewed_by_esp:
+            raise ValueError(f"file {self.sha256}: {_EXIF_RULE}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,17 +431,18 @@ def build_file_details_xml(report_id: str, file_id: str, file: FileFacts) -> byt
 # -- checking -----------------------------------------------------------------------------------
 
 
-def check_report(document: bytes) -> list[str]:
-    """Every way ``document`` departs from :data:`SCHEMA` as a ``<report>``; empty if none."""
-    return _check(document, "report")
+def check_report(document: bytes, now: datetime | None = None) -> list[str]:
+    """Every way ``document`` departs from :data:`SCHEMA` as a ``<report>``; empty if none.
+    Times must be before ``now`` (default: the current UTC time)."""
+    return _check(document, "report", now or datetime.now(UTC))
 
 
-def check_file_details(document: bytes) -> list[str]:
-    """Every way ``document`` departs from :data:`SCHEMA` as a ``<fileDetails>``."""
-    return _check(document, "fileDetails")
+def check_file_details(document: bytes, now: datetime | None = None) -> list[str]:
+    """Every way ``document`` departs from :data:`SCHEMA` and the file rules of [D]."""
+    return _check(document, "fileDetails", now or datetime.now(UTC))
 
 
-def _check(document: bytes, root_name: str) -> list[str]:
+def _check(document: bytes, root_name: str, now: datetime) -> list[str]:
     if b"<!DOCTYPE" in document or b"<!ENTITY" in document:
         return ["a document type declaration is not allowed"]
     try:
@@ -418,29 +452,51 @@ def _check(document: bytes, root_name: str) -> list[str]:
     if root.tag != root_name:
         return [f"the root element is <{root.tag}>, expected <{root_name}>"]
     problems: list[str] = []
-    _check_element(root, root_name, problems)
+    _check_element(root, root_name, problems, now)
+    if root_name == "fileDetails":
+        problems += _file_rules(root)
     return problems
 
 
-def _check_element(element: ET.Element, path: str, problems: list[str]) -> None:
+def _file_rules(root: ET.Element) -> list[str]:
+    """The rules [D] states between fields of ``<fileDetails>``."""
+    text = {child.tag: (child.text or "").strip() for child in root}
+    problems = []
+    if text.get("exifViewedByEsp") == "true" and text.get("fileViewedByEsp") != "true":
+        problems.append(f"fileDetails: {_EXIF_RULE}")
+    if text.get("fileRelevance") == "Supplemental Reported":
+        for marker in ("fileAnnotations/potentialMeme", "industryClassification"):
+            if root.find(marker) is not None:
+                problems.append(
+                    f"fileDetails: fileRelevance may not be 'Supplemental Reported' with <{marker}>"
+                )
+    return problems
+
+
+def _check_element(element: ET.Element, path: str, problems: list[str], now: datetime) -> None:
     name = element.tag
     children = list(element)
     if name not in SCHEMA:
-        _check_leaf(element, path, problems)
+        _check_leaf(element, path, problems, now)
         return
     if (element.text or "").strip():
         problems.append(f"{path}: holds text where only elements belong")
     if name in _CHOICES and len(children) != 1:
         allowed = ", ".join(c.name for c in SCHEMA[name])
         problems.append(f"{path}: must hold exactly one of {allowed}")
-    _check_sequence(SCHEMA[name], children, path, problems)
+    _check_sequence(SCHEMA[name], children, path, problems, ordered=name not in _UNORDERED)
     for child in children:
         if any(c.name == child.tag for c in SCHEMA[name]):
-            _check_element(child, f"{path}/{child.tag}", problems)
+            _check_element(child, f"{path}/{child.tag}", problems, now)
 
 
 def _check_sequence(
-    sequence: Sequence[Child], children: list[ET.Element], path: str, problems: list[str]
+    sequence: Sequence[Child],
+    children: list[ET.Element],
+    path: str,
+    problems: list[str],
+    *,
+    ordered: bool = True,
 ) -> None:
     index = {c.name: i for i, c in enumerate(sequence)}
     counts: Counter[str] = Counter()
@@ -451,7 +507,7 @@ def _check_sequence(
             expected = ", ".join(c.name for c in sequence)
             problems.append(f"{path}: unknown element <{child.tag}> (allowed: {expected})")
             continue
-        if position < furthest:
+        if position < furthest and ordered:
             problems.append(
                 f"{path}: <{child.tag}> is out of order; it must come before <{furthest_name}>"
             )
@@ -467,28 +523,34 @@ def _check_sequence(
             )
 
 
-def _check_leaf(element: ET.Element, path: str, problems: list[str]) -> None:
+def _check_leaf(element: ET.Element, path: str, problems: list[str], now: datetime) -> None:
     name, text = element.tag, (element.text or "").strip()
     if len(element):
         problems.append(f"{path}: must not hold elements")
         return
     if name in _FLAGS:
-        if text:
-            problems.append(f"{path}: is a flag and must be empty")
+        # xs:boolean fixed="true": empty takes the fixed value. We accept only the spelling
+        # "true" besides; "1" is valid XSD but nothing we send.
+        if text not in ("", "true"):
+            problems.append(f"{path}: is a flag; leave it empty or write true")
         return
     if not text:
         problems.append(f"{path}: is empty; give a value or leave the element out")
         return
-    problem = _leaf_problem(name, text, element.attrib)
+    problem = _leaf_problem(name, text, element.attrib, now)
     if problem:
         problems.append(f"{path}: {problem}")
 
 
-def _leaf_problem(name: str, text: str, attributes: Mapping[str, str]) -> str | None:
+def _leaf_problem(name: str, text: str, attributes: Mapping[str, str], now: datetime) -> str | None:
     if name in _BOOLEANS and text not in ("true", "false"):
         return f"{text!r} is not true or false"
-    if name in _DATETIMES and not _is_zoned_time(text):
-        return f"{text!r} is not an ISO 8601 date and time with a zone offset"
+    if name in _DATETIMES:
+        return _time_problem(text, now)
+    if name == "dateOfBirth":
+        return _date_problem(text, now)
+    if name == "age" and not (text.isdigit() and int(text) <= 150):
+        return f"{text!r} is not an age from 0 to 150"
     if name in _ENUMS and text not in _ENUMS[name]:
         return f"{text!r} is not one of: {', '.join(sorted(_ENUMS[name]))}"
     if name in _MAX_LENGTH and len(text) > _MAX_LENGTH[name]:
@@ -497,6 +559,8 @@ def _leaf_problem(name: str, text: str, attributes: Mapping[str, str]) -> str | 
         return f"{text!r} is not a report id (digits)"
     if name == "email" and not _EMAIL.fullmatch(text):
         return f"{text!r} is not an email address"
+    if name == "email" and len(text.rpartition("@")[0]) > 64:
+        return "more than 64 characters before the @"
     if name == "originalFileHash":
         return _hash_problem(text, attributes.get("hashType"))
     return None
@@ -505,14 +569,32 @@ def _leaf_problem(name: str, text: str, attributes: Mapping[str, str]) -> str | 
 def _hash_problem(value: str, hash_type: str | None) -> str | None:
     if not hash_type:
         return "the hashType attribute is required (MD5, SHA1)"
+    if len(hash_type) > _HASH_TYPE_MAX:
+        return f"the hashType attribute is longer than {_HASH_TYPE_MAX} characters"
     width = _HASH_HEX.get(hash_type)
     if width is not None and not re.fullmatch(f"[0-9a-f]{{{width}}}", value):
         return f"{value!r} is not a {hash_type} hash ({width} lowercase hex digits)"
     return None
 
 
-def _is_zoned_time(text: str) -> bool:
+def _time_problem(text: str, now: datetime) -> str | None:
     try:
-        return datetime.fromisoformat(text).tzinfo is not None
+        at = datetime.fromisoformat(text)
     except ValueError:
-        return False
+        at = None
+    if at is None or at.tzinfo is None:
+        return f"{text!r} is not an ISO 8601 date and time with a zone offset"
+    if at >= now:
+        return f"{text!r} is not in the past"
+    return None
+
+
+def _date_problem(text: str, now: datetime) -> str | None:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return f"{text!r} is not an ISO 8601 date (YYYY-MM-DD)"
+    # A date has no zone: only a day after today (UTC) is surely not in the past.
+    if day > now.date():
+        return f"{text!r} is not in the past"
+    return None

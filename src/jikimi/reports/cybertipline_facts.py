@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -199,7 +199,7 @@ def _file(media: _Media, revealed: bool, deepfake: bool, held: Callable[[str], b
         sha1=signals.get("sha1"),
         original_name=media.link.filename,
         location=media.item.url,
-        uploaded_at=media.item.posted_at,
+        uploaded_at=_in_the_past(media.item.posted_at),
         viewed_by_esp=revealed,
         # The console never shows EXIF to reviewers, so no one at the ESP has seen it.
         exif_viewed_by_esp=False,
@@ -207,6 +207,13 @@ def _file(media: _Media, revealed: bool, deepfake: bool, held: Callable[[str], b
         generative_ai=_generative_ai(record.findings or {}, deepfake),
         held=held(record.sha256),
     )
+
+
+def _in_the_past(at: datetime | None) -> datetime | None:
+    """``at`` if it is before now, else None. NCMEC refuses an upload time in the future (a
+    sender's clock or an export's zone gone wrong), and it would refuse it in the file details,
+    after the report is open: such a time is left out rather than sent."""
+    return at if at is not None and at < datetime.now(UTC) else None
 
 
 def _rooms(items: list[Item]) -> tuple[ChatRoom, ...]:

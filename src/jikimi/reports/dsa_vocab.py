@@ -187,15 +187,26 @@ KEYWORD_CATEGORY = {
 }
 
 # v1 names (before 1 July 2025) that the v2 API no longer accepts, with their v2 replacement
-# where a secondary source confirms one (None: see the Commission's v2 changelog).
+# where a secondary source confirms one (None: see the Commission's v2 changelog). The v1
+# keywords are those of ``app/Models/Statement.php`` before v2; the replacements follow the
+# v2 labels of ``resources/markdown/api-documentation-two.md`` ("Misinformation,
+# disinformation, foreign information manipulation and interference"; "Insufficient
+# information on traders") and the v1/v2 notes of krMaynard/dsa-transparency-data.
 RETIRED: dict[str, str | None] = {
     "STATEMENT_CATEGORY_NON_CONSENSUAL_BEHAVIOUR": CATEGORY_CYBER_VIOLENCE,
     "KEYWORD_NON_CONSENSUAL_ITEMS_DEEPFAKE": KEYWORD_NCII_DEEPFAKE,
+    "KEYWORD_INSUFFICIENT_INFORMATION_TRADERS": "KEYWORD_INSUFFICIENT_INFORMATION_ON_TRADERS",
+    "KEYWORD_MISINFORMATION": "KEYWORD_MISINFORMATION_DISINFORMATION",
+    "KEYWORD_DISINFORMATION": "KEYWORD_MISINFORMATION_DISINFORMATION",
+    "KEYWORD_FOREIGN_INFORMATION_MANIPULATION": "KEYWORD_MISINFORMATION_DISINFORMATION",
     "STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT": None,
     "STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE": None,
     "STATEMENT_CATEGORY_UNSAFE_AND_ILLEGAL_PRODUCTS": None,
     "KEYWORD_IMAGE_BASED_SEXUAL_ABUSE": None,
     "KEYWORD_ONLINE_BULLYING_INTIMIDATION": None,
+    "KEYWORD_DANGEROUS_TOYS": None,
+    "KEYWORD_GENDER_BASED_VIOLENCE": None,
+    "KEYWORD_REGULATED_GOODS_SERVICES": None,
 }
 
 EU_COUNTRIES = (
