@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         description="Put media that may show a minor into evidence packages (default: hashes and "
         "locators only; the vault copy stays for a request through the proper channel).",
     )
+    media_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Kept media last seen more than this many days ago are purged from the "
+        "vault by `jikimi retention purge` (open cases and preservation holds keep theirs); "
+        "empty means kept media are never purged automatically.",
+    )
     # -- the service (jikimi serve) ------------------------------------------------------------
     policy_file: Path | None = Field(
         default=None,

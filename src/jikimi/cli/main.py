@@ -24,6 +24,7 @@ from jikimi.cli import (
     models,
     person,
     report,
+    retention,
     scan,
     serve,
     stats,
@@ -72,6 +73,7 @@ def build_app() -> typer.Typer:
     app.add_typer(user.build(), name="user")
     app.add_typer(exchange.build(), name="exchange")
     app.add_typer(report.build(), name="report")
+    app.add_typer(retention.build(), name="retention")
     return app
 
 

@@ -107,6 +107,16 @@ class Vault:
             raise
         return True
 
+    def delete(self, sha256: str) -> bool:
+        """Remove the blob; ``False`` if there was none. The empty ``ab/cd`` folders stay
+        (``put_file`` would make them again). Callers record the deletion first: see
+        :mod:`jikimi.evidence.retention`."""
+        try:
+            self.path_of(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def chunks(self, sha256: str) -> Iterator[bytes]:
         """The plaintext in chunks, authenticated chunk by chunk; the SHA-256 of the whole is
         checked after the last chunk, so consume the iterator to the end before trusting it."""

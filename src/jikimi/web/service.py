@@ -37,6 +37,7 @@ from jikimi.cases.notifying import CaseNotifier
 from jikimi.cases.store import CaseStore, NoticeReceipt
 from jikimi.errors import BankNotFound
 from jikimi.evidence.anchors import Anchorer
+from jikimi.evidence.retention import purge_media
 from jikimi.evidence.timestamps import stamper_for
 from jikimi.matching.live import LiveMatcher
 from jikimi.matching.matcher import Matcher
@@ -71,7 +72,9 @@ HASHES_ONLY: tuple[Step, ...] = (Step("hashes"), Step("match"))
 # What a check always computes; md5 and sha1 only while a bank holds such entries.
 # The workspace's own bank of media removed by people's decisions (future uploads stopped).
 DECIDED_BANK = "decided-removals"
-ANCHOR_JOB = "custody-anchor"  # the periodic job's (and its lease's) name
+ANCHOR_JOB = "custody-anchor"  # the periodic jobs' (and their leases') names
+PURGE_JOB = "retention-purge"
+PURGE_BATCH = 10_000
 CHECK_ALWAYS = frozenset({"sha256", "pdq", "video_md5", "vpdq"})
 
 
@@ -79,6 +82,7 @@ CHECK_ALWAYS = frozenset({"sha256", "pdq", "video_md5", "vpdq"})
 class ServiceOptions:
     run_dispatcher: bool = True
     watch_seconds: float = 5.0  # how often to look for bank changes made elsewhere
+    purge_seconds: float = 24 * 3600.0  # how often to purge media past media_retention_days
     check_plan: tuple[Step, ...] | None = None  # None: the settings' cascade
     registry: Registry | None = None  # tests inject a registry with stub extractors
     # The service's clock (UTC): notices' receipt times, decisions, time left. Tests move it.
@@ -185,6 +189,8 @@ class Service:
             self._spawn("jikimi-dispatcher", self._dispatch)
         if self.ws.settings.tsa_urls and self.ws.settings.custody_anchor_minutes:
             self._spawn("jikimi-anchors", lambda: self._run_periodically(self.anchor_job()))
+        if self.ws.settings.media_retention_days:
+            self._spawn("jikimi-retention", lambda: self._run_periodically(self.purge_job()))
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -223,6 +229,36 @@ class Service:
             return f"seq {made.first_seq}..{made.last_seq}, root {made.merkle_root}"
 
         return PeriodicJob(ANCHOR_JOB, settings.custody_anchor_minutes * 60, anchor)
+
+    def purge_job(self) -> PeriodicJob:
+        """Purging kept media past ``media_retention_days`` (at most ``PURGE_BATCH`` blobs a
+        round; the next round goes on)."""
+        days = self.ws.settings.media_retention_days
+        assert days is not None
+
+        def purge() -> str | None:
+            report = purge_media(
+                self.ws.sessions,
+                self.ws.vault,
+                self.ws.custody,
+                now=self.now(),
+                retention_days=days,
+                actor=self.ws.operator,
+                tool_version=TOOL,
+                limit=PURGE_BATCH,
+            )
+            for problem in report.problems:
+                log.warning("retention purge: %s", problem)
+            if not (report.purged or report.orphans):
+                return None
+            more = "; more are due, next round goes on" if report.limited else ""
+            return (
+                f"{len(report.purged)} kept media purged past {days} days, "
+                f"{len(report.orphans)} left-over files removed, {len(report.kept)} kept for "
+                f"cases{more}"
+            )
+
+        return PeriodicJob(PURGE_JOB, self.options.purge_seconds, purge)
 
     def dispatcher(self) -> Dispatcher:
         return dispatcher_for(
