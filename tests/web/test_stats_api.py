@@ -53,9 +53,10 @@ def test_the_summary_and_the_dsa_report(seeded: TestClient, tokens: dict[str, st
         {"ground": "illegal", "category": "adult_ncii", "outcome": "remove", "count": 3}
     ]
     dsa = seeded.get("/v1/stats", params={**PERIOD, "shape": "dsa"}, headers=auditor).json()
-    complaints = next(s for s in dsa["sections"] if s["section"] == "complaints_art20")
-    values = {f["field"]: f["value"] for f in complaints["fields"]}
-    assert values["number_of_decisions_reversed"] == 1
+    complaints = next(s for s in dsa["sections"] if s["section"] == "appeals_and_recidivism")
+    values = {(f["field"], f["scope"]): f["value"] for f in complaints["fields"]}
+    complaint = "Number of complaints submitted to the internal-complaints mechanism"
+    assert values[(complaint, "Decisions reversed")] == 1
 
 
 def test_a_csv_download(seeded: TestClient, tokens: dict[str, str]) -> None:

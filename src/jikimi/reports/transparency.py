@@ -16,6 +16,15 @@ one snapshot; nothing here formats or writes (:mod:`jikimi.reports.transparency_
 - :func:`appeals`: internal complaints (DSA Art. 20) filed, upheld, reversed, pending.
 - :func:`takedown_log`: each TAKE IT DOWN request and what became of it.
 
+For the DSA template (Commission Implementing Regulation (EU) 2024/2835, Annex I), which counts
+by the statement categories (``STATEMENT_CATEGORY_*``) and by who sent a notice:
+
+- :func:`notices_by_category`: notices by kind, jurisdiction and the category of the ruling on
+  their case (a notice carries no category when it arrives).
+- :func:`measures`: reviewers' removals and restrictions by what opened their case.
+- :func:`action_times`: hours from notice to decision of each closed case, with its category.
+- :func:`appeal_records`: each appeal filed or decided, with the decision it was against.
+
 No figure names a notifier, a person or any content.
 """
 
@@ -26,15 +35,17 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from jikimi.cases.notices import NOTICE_KINDS
+from jikimi.reports import dsa_vocab as v
 from jikimi.reports import figures as f
 from jikimi.store.models import (
     Appeal,
+    Case,
     CustodyEventRecord,
     Decision,
     ItemMedia,
@@ -44,22 +55,34 @@ from jikimi.store.models import (
 )
 
 __all__ = [
+    "ART16_KINDS",
     "DEFAULT_DAYS",
+    "DSA_CATEGORIES",
+    "NOT_SPECIFIED_NOTICE",
+    "NOT_SPECIFIED_ORDER",
     "SOURCES",
     "TAKEDOWN_HOURS",
+    "ActionTime",
     "AppealCounts",
+    "AppealRecord",
     "Automation",
     "ClockSummary",
     "GroundCount",
+    "Measure",
     "NoticeCounts",
     "SuspensionCounts",
     "TakedownRecord",
     "TransparencyReport",
+    "action_times",
+    "appeal_records",
     "appeals",
     "automation",
     "clock_of",
     "clocks_by_rule",
+    "measures",
+    "median_hours",
     "notice_source",
+    "notices_by_category",
     "notices_by_kind_and_source",
     "p90",
     "read_report",
@@ -77,6 +100,18 @@ RESTRICTING = ("remove", "restrict")
 ORDER = "authority_order"
 DEFAULT_DAYS = 30  # a report without dates covers the last 30 UTC days, today included
 TAKEDOWN_HOURS = 48  # 47 U.S.C. 223a(a)(3): remove within 48 hours of a valid request
+ART16_KINDS = tuple(k for k in NOTICE_KINDS if k != ORDER)  # notices; orders are Art. 9
+# The statement category of each decision category, as jikimi.reports.statement puts it in
+# the statement of reasons (a test holds the two together).
+DSA_CATEGORIES = {
+    "adult_ncii": v.CATEGORY_CYBER_VIOLENCE,
+    "minors": v.CATEGORY_PROTECTION_OF_MINORS,
+    "other": v.CATEGORY_OTHER_VIOLATION_TC,
+}
+# The template's rows for notices and orders not (yet) put in a category: here, those whose
+# case has no ruling (incomplete, sender suspended, or not decided yet).
+NOT_SPECIFIED_NOTICE = "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE"
+NOT_SPECIFIED_ORDER = "STATEMENT_CATEGORY_NOT_SPECIFIED_ORDER"
 
 
 def report_period(first: date | None, last: date | None, today: date) -> f.Period:
@@ -110,6 +145,13 @@ def _hours_between(start: datetime, end: datetime) -> float:
 
 def _median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    """An aggregate's time: SQLite returns the stored UTC wall time without a zone."""
+    if at is None:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _within(
@@ -438,6 +480,158 @@ def _notes(
     return tuple(notes)
 
 
+def _last_rulings(session: Session, case_ids: Iterable[int], before: datetime) -> dict[int, str]:
+    """The statement category of each case's last ruling (remove, restrict, keep) before
+    ``before``; a case without one is left out."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Decision.case_id, Decision.category)
+        .where(
+            Decision.case_id.in_(ids),
+            Decision.outcome.in_(f.RULINGS),
+            Decision.decided_at < before,
+        )
+        .order_by(Decision.decided_at, Decision.id)
+    )
+    return {case_id: DSA_CATEGORIES.get(category, category) for case_id, category in rows}
+
+
+def notices_by_category(session: Session, period: f.Period) -> dict[tuple[str, str, str], int]:
+    """Notices received in the period by (kind, jurisdiction, statement category). A notice is
+    put in the category of the last ruling on its case before the period ended; without one,
+    in :data:`NOT_SPECIFIED_NOTICE` (orders: :data:`NOT_SPECIFIED_ORDER`)."""
+    rows = session.execute(
+        select(Notice.kind, Notice.jurisdiction, Notice.case_id).where(
+            *_within(Notice.received_at, period)
+        )
+    ).all()
+    ruled = _last_rulings(session, (c for _, _, c in rows if c is not None), period.end)
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for kind, jurisdiction, case_id in rows:
+        unset = NOT_SPECIFIED_ORDER if kind == ORDER else NOT_SPECIFIED_NOTICE
+        category = ruled.get(case_id, unset) if case_id is not None else unset
+        counts[(kind, jurisdiction or "unknown", category)] += 1
+    return dict(sorted(counts.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """Reviewers' removals or restrictions of one kind decided in the period."""
+
+    origin: str  # what opened the case: a notice kind, or "verdict" (own initiative)
+    ground: str  # illegal or terms
+    category: str  # the statement category (DSA_CATEGORIES)
+    outcome: str  # remove or restrict
+    decisions: int
+
+
+def measures(session: Session, period: f.Period) -> tuple[Measure, ...]:
+    """Removals and restrictions decided in the period by what opened their case, ground,
+    category and outcome; a removal on appeal counts as one more measure."""
+    rows = session.execute(
+        select(Case.origin, Decision.ground, Decision.category, Decision.outcome, func.count())
+        .join(Case, Case.id == Decision.case_id)
+        .where(Decision.outcome.in_(RESTRICTING), *_within(Decision.decided_at, period))
+        .group_by(Case.origin, Decision.ground, Decision.category, Decision.outcome)
+    )
+    found = [Measure(o, g, DSA_CATEGORIES.get(c, c), out, int(n)) for o, g, c, out, n in rows]
+    return tuple(sorted(found, key=lambda m: (m.origin, m.ground, m.category, m.outcome)))
+
+
+@dataclass(frozen=True, slots=True)
+class ActionTime:
+    """One case with a legal clock closed in the period (as :func:`figures.time_to_decision`
+    counts it), with the category of its last ruling."""
+
+    origin: str
+    category: str  # of its last ruling; NOT_SPECIFIED_NOTICE (or _ORDER) without one
+    hours: float  # from its first notice (or its opening) to its closing
+
+
+def action_times(session: Session, period: f.Period) -> tuple[ActionTime, ...]:
+    first = (
+        select(Notice.case_id, func.min(Notice.received_at).label("received_at"))
+        .where(Notice.case_id.is_not(None))
+        .group_by(Notice.case_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Case.id, Case.origin, Case.created_at, Case.closed_at, first.c.received_at)
+        .outerjoin(first, first.c.case_id == Case.id)
+        .where(Case.due_at.is_not(None), *_within(Case.closed_at, period))
+    ).all()
+    ruled = _last_rulings(session, (r[0] for r in rows), period.end)
+    return tuple(
+        ActionTime(
+            origin,
+            ruled.get(case_id, NOT_SPECIFIED_ORDER if origin == ORDER else NOT_SPECIFIED_NOTICE),
+            max(0.0, _hours_between(start, closed_at)),
+        )
+        for case_id, origin, created_at, closed_at, received_at in rows
+        for start in [_aware(received_at) or created_at]
+    )
+
+
+def median_hours(
+    times: Iterable[ActionTime], origins: Iterable[str], category: str | None = None
+) -> float | None:
+    """The median hours of the cases opened by one of ``origins`` (in ``category``, if given)."""
+    wanted = set(origins)
+    return _median(
+        [
+            t.hours
+            for t in times
+            if t.origin in wanted and (category is None or t.category == category)
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AppealRecord:
+    """One appeal filed or decided in the period."""
+
+    appealed: str  # the outcome appealed against: remove, restrict or keep
+    origin: str  # what opened the case
+    filed: bool  # filed in the period
+    outcome: str | None  # upheld or reversed when decided in the period, else None
+    hours_to_decide: float | None  # when decided in the period
+
+    @property
+    def newly_restricted(self) -> bool:
+        """A keep reversed: the appeal imposed a removal or restriction."""
+        return self.appealed == "keep" and self.outcome == "reversed"
+
+
+def appeal_records(session: Session, period: f.Period) -> tuple[AppealRecord, ...]:
+    rows = session.execute(
+        select(Appeal.filed_at, Appeal.decided_at, Appeal.outcome, Decision.outcome, Case.origin)
+        .join(Decision, Decision.id == Appeal.decision_id)
+        .join(Case, Case.id == Appeal.case_id)
+        .where(
+            or_(
+                and_(*_within(Appeal.filed_at, period)),
+                and_(*_within(Appeal.decided_at, period)),
+            )
+        )
+        .order_by(Appeal.filed_at, Appeal.id)
+    )
+    records = []
+    for filed_at, decided_at, outcome, appealed, origin in rows:
+        decided = decided_at is not None and period.start <= decided_at < period.end
+        records.append(
+            AppealRecord(
+                appealed=appealed,
+                origin=origin,
+                filed=period.start <= filed_at < period.end,
+                outcome=outcome if decided else None,
+                hours_to_decide=_hours_between(filed_at, decided_at) if decided else None,
+            )
+        )
+    return tuple(records)
+
+
 @dataclass(frozen=True, slots=True)
 class TransparencyReport:
     """Every transparency figure of one period, read from one snapshot."""
@@ -454,6 +648,10 @@ class TransparencyReport:
     appeals: AppealCounts
     banks: tuple[f.BankMatches, ...]
     takedowns: tuple[TakedownRecord, ...]
+    notice_categories: dict[tuple[str, str, str], int]  # (kind, jurisdiction, category)
+    measures: tuple[Measure, ...]
+    action_times: tuple[ActionTime, ...]
+    appeal_records: tuple[AppealRecord, ...]
 
 
 def read_report(session: Session, period: f.Period) -> TransparencyReport:
@@ -471,4 +669,8 @@ def read_report(session: Session, period: f.Period) -> TransparencyReport:
         appeals=appeals(session, period),
         banks=f.matches_by_bank(session, period),
         takedowns=takedown_log(session, period),
+        notice_categories=notices_by_category(session, period),
+        measures=measures(session, period),
+        action_times=action_times(session, period),
+        appeal_records=appeal_records(session, period),
     )
