@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from jikimi.reports import statement
+from jikimi.reports.dsa_report import ADDITIONAL, DSA_COLUMNS, DSA_SECTIONS, NOT_RECORDED
 from jikimi.reports.figures import Period
 from jikimi.reports.transparency import (
     DSA_CATEGORIES,
@@ -33,14 +34,7 @@ from jikimi.reports.transparency import (
     TransparencyReport,
     read_report,
 )
-from jikimi.reports.transparency_export import (
-    ADDITIONAL,
-    DSA_COLUMNS,
-    DSA_SECTIONS,
-    NOT_RECORDED,
-    as_csv,
-    as_json,
-)
+from jikimi.reports.transparency_export import as_csv, as_json
 from jikimi.store.models import Appeal, Case, Decision, Item, Notice, VerdictRecord
 
 START = datetime(2026, 3, 4, tzinfo=UTC)

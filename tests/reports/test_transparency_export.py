@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.reports.transparency_seed import FIRST_DAY, LAST_DAY, Clock, Seeded, seed
 
+from jikimi.reports.dsa_report import DSA_COLUMNS
 from jikimi.reports.figures import Period
 from jikimi.reports.transparency import TransparencyReport, read_report
 from jikimi.reports.transparency_export import (
-    DSA_COLUMNS,
     SHAPES,
     SUMMARY_COLUMNS,
     TAKEDOWN_COLUMNS,

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from tests.reports.transparency_seed import Clock, seed
 from tests.web.helpers import bearer
 
-from jikimi.reports.transparency_export import DSA_COLUMNS, TAKEDOWN_COLUMNS
+from jikimi.reports.dsa_report import DSA_COLUMNS
+from jikimi.reports.transparency_export import TAKEDOWN_COLUMNS
 
 PERIOD = {"from": "2026-03-02", "to": "2026-03-05"}
 
