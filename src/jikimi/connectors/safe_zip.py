@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 
 from jikimi.errors import JikimiError
 
-__all__ = ["UnsafeZip", "ZipLimits", "extract"]
+__all__ = ["UnsafeZip", "ZipLimits", "check_central_directory", "extract"]
 
 CHUNK = 1024 * 1024
 # zipfile reads the whole central directory into memory before anything can be counted, so its
@@ -67,7 +67,7 @@ class ZipLimits:
 def extract(archive: Path, dest: Path, limits: ZipLimits) -> list[Path]:
     """Unpack ``archive`` into the empty directory ``dest``; the files written, in order."""
     try:
-        _check_central_directory(archive, limits)
+        check_central_directory(archive, limits)
         with zipfile.ZipFile(archive) as zf:
             infos = zf.infolist()
             _check_entries(infos, limits)
@@ -108,7 +108,7 @@ def _too_many(count: str, limits: ZipLimits) -> UnsafeZip:
     )
 
 
-def _check_central_directory(archive: Path, limits: ZipLimits) -> None:
+def check_central_directory(archive: Path, limits: ZipLimits) -> None:
     """Refuse, from the end record alone, a zip declaring too many entries or a central
     directory too large for that many; an unreadable end record is left to zipfile."""
     with archive.open("rb") as f:

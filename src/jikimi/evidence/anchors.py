@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -316,6 +316,70 @@ def inclusion_proof(sessions: sessionmaker[Session], seq: int) -> InclusionProof
         merkle_root=row.merkle_root,
         path=[p.hex() for p in path],
     )
+
+
+def _levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """The RFC 6962 tree level by level, leaves' nodes first: an odd last node moves up a
+    level unhashed, which gives the same tree as section 2.1's recursive split."""
+    level = [leaf_hash(leaf) for leaf in leaves]
+    levels = [level]
+    while len(level) > 1:
+        up = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            up.append(level[-1])
+        levels.append(up)
+        level = up
+    return levels
+
+
+def _path_in(levels: list[list[bytes]], index: int) -> list[bytes]:
+    path = []
+    for level in levels[:-1]:
+        if index ^ 1 < len(level):
+            path.append(level[index ^ 1])
+        index >>= 1
+    return path
+
+
+def inclusion_proofs(
+    sessions: sessionmaker[Session], seqs: Iterable[int]
+) -> list[tuple[Anchor, list[InclusionProof]]]:
+    """Proofs for every anchored seq of ``seqs``, by anchor in seq order: each anchor's events
+    are read once and its tree built once (:func:`inclusion_proof` reads them for every seq).
+    Seqs not anchored yet are in no proof."""
+    wanted = sorted(set(seqs))
+    if not wanted:
+        return []
+    found: list[tuple[Anchor, list[InclusionProof]]] = []
+    with sessions() as session:
+        rows = session.scalars(
+            select(CustodyAnchor)
+            .where(CustodyAnchor.last_seq >= wanted[0], CustodyAnchor.first_seq <= wanted[-1])
+            .order_by(CustodyAnchor.first_seq)
+        ).all()
+        for row in rows:
+            inside = [s for s in wanted if row.first_seq <= s <= row.last_seq]
+            if not inside:
+                continue
+            hashes = session.scalars(
+                select(CustodyEventRecord.hash)
+                .where(CustodyEventRecord.seq.between(row.first_seq, row.last_seq))
+                .order_by(CustodyEventRecord.seq)
+            ).all()
+            levels = _levels([bytes.fromhex(h) for h in hashes])
+            proofs = [
+                InclusionProof(
+                    seq=seq,
+                    anchor_id=row.id,
+                    first_seq=row.first_seq,
+                    last_seq=row.last_seq,
+                    merkle_root=row.merkle_root,
+                    path=[p.hex() for p in _path_in(levels, seq - row.first_seq)],
+                )
+                for seq in inside
+            ]
+            found.append((_anchor(row), proofs))
+    return found
 
 
 # -- verification -------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ class PackageFile:
     path: str
     size: int
     sha256: str
-    role: str  # media, item-raw, item, case, custody, report-html, report-pdf
+    role: str  # media, item-raw, item, case, custody, anchors, report-html, report-pdf
     md5: str | None = None
     sha1: str | None = None
 

@@ -9,6 +9,9 @@ Layout (inside one top folder ``jikimi-case-<id>-<UTC time>/``)::
     data/items/<id>/raw.json   the platform's own record, byte for byte (when received)
     data/media/<sha256>        media bytes, only where retention kept a copy (see below)
     data/custody.jsonl         the custody events of everything above, in seq order
+    data/anchors.json          for each of those events a custody anchor covers, its RFC 6962
+                               inclusion proof, and the anchors (range, root, RFC 3161 tokens);
+                               the events not yet anchored (package_anchors)
     data/report.html, .pdf     the human-readable report
     data/manifest.jsonld       CASE/UCO: every file above with its hashes, the actions
     tokens/<n>.tsr             RFC 3161 tokens over the manifest's SHA-256 (tag files)
@@ -38,7 +41,7 @@ import bagit
 
 from jikimi import __version__
 from jikimi.errors import EvidenceError, VaultError
-from jikimi.evidence import package_stamps
+from jikimi.evidence import package_anchors, package_stamps
 from jikimi.evidence.bagging import make_bag
 from jikimi.evidence.case_uco import PackageFile, Performed, build_manifest
 from jikimi.evidence.package_records import CaseRecords, MediaEntry, iso, read_case
@@ -181,8 +184,8 @@ def _fill(
     media: bool,
     minors_allowed: bool,
 ) -> _Filled:
-    """Write the payload: media, records, custody, report, then the manifest over them all,
-    and time-stamp the manifest."""
+    """Write the payload: media, records, custody and its anchors' proofs, report, then the
+    manifest over them all, and time-stamp the manifest."""
     writer = _Writer(bag_dir)
     included, withheld = _write_media(
         writer, ws, records, media=media, minors_allowed=minors_allowed
@@ -191,6 +194,8 @@ def _fill(
         withheld.append(dict(CONTACTS_WITHHELD))
     withheld.append(dict(TEMPLATES_NEVER))
     _write_records(writer, records, included, withheld)
+    anchored = package_anchors.collect(ws.sessions, [e.seq for e in records.events])
+    writer.add(package_anchors.ANCHORS, anchored.data, "anchors")
     doc = build_report(
         records,
         media_included={sha: f"data/media/{sha}" for sha in included},
@@ -198,6 +203,7 @@ def _fill(
         exported_by=actor,
         exported_at=now,
         tool=TOOL,
+        anchored=(anchored.proved, len(anchored.not_anchored)),
     )
     writer.add(REPORT_HTML, render_html(doc), "report-html")
     writer.add(REPORT_PDF, render_pdf(doc), "report-pdf")

@@ -32,7 +32,10 @@ def build_report(
     exported_by: str,
     exported_at: datetime,
     tool: str,
+    anchored: tuple[int, int] = (0, 0),
 ) -> ReportDoc:
+    """The report's sections; ``anchored``: how many of the custody events are proved in a
+    custody anchor (data/anchors.json) and how many are not yet anchored."""
     case = records.case
     return ReportDoc(
         title=f"Evidence package: case {case['id']}",
@@ -48,7 +51,7 @@ def build_report(
             _items(records),
             _matches(records),
             _decisions(records),
-            _custody(records),
+            _custody(records, anchored),
             _contents(records, media_included, withheld),
         ],
     )
@@ -184,7 +187,7 @@ def _decisions(records: CaseRecords) -> Section:
     )
 
 
-def _custody(records: CaseRecords) -> Section:
+def _custody(records: CaseRecords, anchored: tuple[int, int]) -> Section:
     events = records.events
     kinds = Counter(e.kind for e in events)
     rows = [(kind, str(count)) for kind, count in sorted(kinds.items())]
@@ -193,7 +196,10 @@ def _custody(records: CaseRecords) -> Section:
             f"{len(events)} custody events about the case, its items, media, notices and "
             f"decisions (seq {events[0].seq} to {events[-1].seq}; other subjects' events "
             "between them are not part of this package), in data/custody.jsonl. Each event's "
-            "hash is recomputable; consecutive seqs link by prev_hash."
+            "hash is recomputable; consecutive seqs link by prev_hash. "
+            f"{anchored[0]} are proved included in time-stamped custody anchors and "
+            f"{anchored[1]} are not yet anchored (data/anchors.json); this export's own event is "
+            "logged after the package is made."
         )
     else:
         note = "No custody events recorded for this case."

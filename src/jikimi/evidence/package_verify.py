@@ -10,7 +10,11 @@ Checks, each reported as holding or not:
    by ``prev_hash``;
 4. the CASE manifest names every payload file with the SHA-256 it has, the report's included,
    and names no file that is not there;
-5. ``bag-info.txt`` names the manifest's SHA-256; each RFC 3161 token is over it and chains to a
+5. every custody event a custody anchor covers has an RFC 6962 inclusion proof in
+   ``data/anchors.json`` that leads from the hash recomputed in step 3 to the anchor's root, and
+   the anchor's RFC 3161 tokens are valid over that root under a given root
+   (:mod:`jikimi.evidence.package_anchors`); the other events are listed as not yet anchored;
+6. ``bag-info.txt`` names the manifest's SHA-256; each RFC 3161 token is over it and chains to a
    given root; each ``tokens/tokens.json`` entry names a token there over that digest. No valid
    token is a problem unless ``allow_unstamped``: such a package proves neither when it was made
    nor that it was not changed afterwards.
@@ -40,7 +44,7 @@ import bagit
 
 from jikimi.connectors import safe_zip
 from jikimi.errors import EvidenceError
-from jikimi.evidence import package_stamps
+from jikimi.evidence import package_anchors, package_stamps
 from jikimi.evidence.custody import event_hash
 
 MAX_MEMBERS = 100_000
@@ -94,10 +98,13 @@ def verify_package(
         data = bag_dir / "data"
         info: dict[str, Any] = {}
         manifest_sha: str | None = None
+        recomputed: dict[int, str] = {}
         with _stage("bag", check):
             info = _check_bag(bag_dir, check)
         with _stage("custody", check):
-            _check_custody(data / "custody.jsonl", check)
+            recomputed = _check_custody(data / "custody.jsonl", check)
+        with _stage("custody anchors", check):
+            _check_anchors(data / package_anchors.ANCHORS, recomputed, roots, check)
         with _stage("manifest", check):
             manifest_sha = _check_manifest(data, check)
         with _stage("time-stamps", check):
@@ -124,10 +131,19 @@ def _read_capped(path: Path, limit: int, what: str, check: PackageCheck) -> byte
 
 
 def _unzip(path: Path, dest: Path) -> Path:
+    limits = safe_zip.ZipLimits(
+        max_entries=MAX_MEMBERS, max_bytes=MAX_UNPACKED_BYTES, max_ratio=MAX_RATIO
+    )
     try:
+        # The end record's counts first: zipfile reads the whole directory into memory.
+        safe_zip.check_central_directory(path, limits)
         zf = zipfile.ZipFile(path)
     except FileNotFoundError:
         raise EvidenceError(f"{path} does not exist") from None
+    except safe_zip.UnsafeZip as exc:
+        raise EvidenceError(
+            f"{path} is refused: {_REFUSALS.get(exc.code, str(exc))}; not an evidence package"
+        ) from None
     except (zipfile.BadZipFile, OSError) as exc:
         raise EvidenceError(
             f"{path} is not a readable zip ({exc}): the file is truncated or not an evidence "
@@ -153,9 +169,6 @@ def _unzip(path: Path, dest: Path) -> Path:
                 f"{path} declares {declared} unpacked bytes, over the limit of "
                 f"{MAX_UNPACKED_BYTES}; not unpacked"
             )
-    limits = safe_zip.ZipLimits(
-        max_entries=MAX_MEMBERS, max_bytes=MAX_UNPACKED_BYTES, max_ratio=MAX_RATIO
-    )
     try:
         safe_zip.extract(path, dest, limits)
     except safe_zip.UnsafeZip as exc:
@@ -185,6 +198,7 @@ def _check_bag(bag_dir: Path, check: PackageCheck) -> dict[str, Any]:
     except bagit.BagValidationError as exc:
         details = [str(d) for d in exc.details] or [exc.message]
         check.problems.extend(f"bag: {d}" for d in details)
+        check.problems.extend(_changed_tag_files(bag_dir, bag))
     except bagit.BagError as exc:
         check.problems.append(f"bag: {exc}")
     else:
@@ -196,13 +210,32 @@ def _check_bag(bag_dir: Path, check: PackageCheck) -> dict[str, Any]:
     return dict(bag.info)
 
 
-def _check_custody(path: Path, check: PackageCheck) -> None:
+def _changed_tag_files(bag_dir: Path, bag: bagit.Bag) -> list[str]:
+    """Tag files the tag manifests do not match. bagit stops at a missing or unlisted file
+    before any checksum, so an edited name in manifest-sha256.txt would otherwise be reported
+    only as a payload file gone missing."""
+    changed = []
+    inside = bag_dir.resolve()
+    for rel, hashes in sorted(bag.tagfile_entries().items()):
+        file = bag_dir / rel
+        if not file.resolve().is_relative_to(inside) or not file.is_file():
+            continue  # bagit names it
+        for algorithm, expected in hashes.items():
+            if algorithm in {"sha256", "sha512"} and _digest(file, algorithm) != expected:
+                changed.append(f"bag: {rel} does not match the tag manifest ({algorithm})")
+                break
+    return changed
+
+
+def _check_custody(path: Path, check: PackageCheck) -> dict[int, str]:
+    """Check the events; each readable event's hash as recomputed from its line, by seq."""
+    recomputed_by_seq: dict[int, str] = {}
     if not path.is_file():
         check.problems.append("custody: data/custody.jsonl is missing")
-        return
+        return recomputed_by_seq
     raw = _read_capped(path, MAX_RECORD_BYTES, "custody: data/custody.jsonl", check)
     if raw is None:
-        return
+        return recomputed_by_seq
     problems: list[str] = []
     events: list[dict[str, Any]] = []
     for number, line in enumerate(raw.splitlines(), 1):
@@ -219,6 +252,7 @@ def _check_custody(path: Path, check: PackageCheck) -> None:
         except (ValueError, TypeError, RecursionError) as exc:
             problems.append(f"custody line {number}: unreadable ({exc})")
             continue
+        recomputed_by_seq[event["seq"]] = recomputed
         if recomputed != event["hash"]:
             problems.append(
                 f"custody line {number} (seq {event['seq']}): hash does not match "
@@ -244,14 +278,38 @@ def _check_custody(path: Path, check: PackageCheck) -> None:
             f"custody: {len(events)} events, every hash recomputes, in seq order, consecutive "
             "events linked"
         )
+    return recomputed_by_seq
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _check_anchors(
+    path: Path, recomputed: dict[int, str], roots: list[bytes], check: PackageCheck
+) -> None:
+    if not path.is_file():
+        # Removing it from a package would show in the manifest check (the manifest names it,
+        # and its time-stamp covers the manifest); a package made before packages carried
+        # proofs simply has none.
+        check.holds.append(
+            f"custody anchors: no data/{path.name} (a package made before packages carried "
+            "anchor proofs); `jikimi custody verify` at the operator checks the anchors"
+        )
+        return
+    raw = _read_capped(path, package_anchors.MAX_BYTES, f"custody anchors: data/{path.name}", check)
+    if raw is not None:
+        checked = package_anchors.verify(raw, recomputed, roots)
+        check.holds.extend(checked.holds)
+        check.problems.extend(checked.problems)
+
+
+def _digest(path: Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    return _digest(path, "sha256")
 
 
 def _parse_manifest(raw: bytes) -> tuple[dict[str, str], dict[str, str]]:

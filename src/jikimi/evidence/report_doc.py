@@ -2,20 +2,26 @@
 
 Both renderings say the same thing: the case, a timeline in UTC (with the platform's own local
 time beside it where the item recorded one), the items with their locators, matches, decisions
-with their reasons, a custody summary, and what the package holds and what it withholds, and
-why. The PDF embeds NanumGothic (Debian's ``fonts-nanum``) so Korean text prints.
+with their reasons, a custody summary (how many events custody anchors prove), and what the
+package holds and what it withholds, and why. The PDF embeds NanumGothic (Debian's
+``fonts-nanum``) so Korean text prints.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment
 
 from jikimi.errors import EvidenceError
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT_NAME = "NanumGothic.ttf"
 FONT_DIRS = (
@@ -90,10 +96,18 @@ def find_font() -> Path:
     )
 
 
-def render_pdf(doc: ReportDoc, *, font: Path | None = None) -> bytes:
+def new_pdf() -> FPDF:
+    """An empty A4 document (also the KCSC package's). Subsetting a Korean font, fontTools
+    warns on stderr that it drops the font's hinting tables (TSI0..TSI5), on every PDF:
+    harmless, and noise in the CLI's output, so it is told to keep quiet."""
     from fpdf import FPDF
 
-    pdf = FPDF(format="A4")
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
+    return FPDF(format="A4")
+
+
+def render_pdf(doc: ReportDoc, *, font: Path | None = None) -> bytes:
+    pdf = new_pdf()
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_font("Nanum", "", str(font or find_font()))
     pdf.add_page()

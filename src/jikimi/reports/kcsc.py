@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jikimi import __version__
 from jikimi.errors import CaseNotFound, ReportError
 from jikimi.evidence.custody import CustodyLog
+from jikimi.evidence.report_doc import new_pdf
 from jikimi.store.db import write_session
 from jikimi.store.models import (
     Case,
@@ -193,10 +194,9 @@ def find_korean_font(configured: Path | None = None) -> Path:
 
 def package_pdf(package: TakedownPackage, font: Path) -> bytes:
     """The package as a PDF with Korean and English headings, ``font`` embedded."""
-    from fpdf import FPDF
     from fpdf.enums import XPos, YPos
 
-    pdf = FPDF(format="A4")
+    pdf = new_pdf()
     pdf.set_creator("Jikimi")
     pdf.set_title(f"Takedown request, case {package.case_id}")
     pdf.add_font("Korean", fname=str(font))
