@@ -8,6 +8,7 @@ import hashlib
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,7 @@ from sqlalchemy import func, select, update
 from tests.evidence.package_case import BuiltCase, build_case
 
 from jikimi.evidence.custody import CustodyEvent
+from jikimi.evidence.package import export_case
 from jikimi.evidence.retention import ORPHAN_REMOVED, PURGED, PurgeReport, purge_media
 from jikimi.evidence.vault import Vault
 from jikimi.signals.registry import Registry
@@ -394,3 +396,15 @@ def test_the_service_purges_in_the_background_when_retention_is_set(
     assert not ws.vault.has(built.sha256)
     [event] = _events(service, built.sha256, PURGED)
     assert event.actor == ws.operator
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_evidence_package_says_when_retention_purged_the_copy(
+    service: Service, built: BuiltCase, tmp_path: Path
+) -> None:
+    [purged] = _purge(service).purged
+    summary = export_case(service, built.case_id, tmp_path / "p.zip", actor="investigator")
+    assert summary.media_included == []
+    [why] = [w["why"] for w in summary.withheld if w["what"] == f"media {built.sha256}"]
+    assert why.startswith("retention period over: the vault copy was purged on ")
+    assert f"media_retention_days {DAYS}, custody seq {purged.custody_seq}" in why

@@ -44,9 +44,11 @@ from jikimi.errors import EvidenceError, VaultError
 from jikimi.evidence import package_anchors, package_stamps
 from jikimi.evidence.bagging import make_bag
 from jikimi.evidence.case_uco import PackageFile, Performed, build_manifest
+from jikimi.evidence.custody import CustodyEvent
 from jikimi.evidence.package_records import CaseRecords, MediaEntry, iso, read_case
 from jikimi.evidence.package_report import build_report
 from jikimi.evidence.report_doc import render_html, render_pdf
+from jikimi.evidence.retention import PURGED
 
 EXPORTED = "evidence.exported"
 TOOL = f"jikimi/{__version__}"
@@ -267,8 +269,9 @@ def _write_media(
 ) -> tuple[list[str], list[dict[str, str]]]:
     included: list[str] = []
     withheld: list[dict[str, str]] = []
+    purged = {e.subject.removeprefix("media:"): e for e in records.events if e.kind == PURGED}
     for sha, entry in records.media.items():
-        why = _withhold_reason(entry, media=media, minors_allowed=minors_allowed)
+        why = _withhold_reason(entry, purged.get(sha), media=media, minors_allowed=minors_allowed)
         if why is None:
             try:
                 writer.add_media(ws, sha)
@@ -281,7 +284,15 @@ def _write_media(
     return included, withheld
 
 
-def _withhold_reason(entry: MediaEntry, *, media: bool, minors_allowed: bool) -> str | None:
+def _withhold_reason(
+    entry: MediaEntry, purged: CustodyEvent | None, *, media: bool, minors_allowed: bool
+) -> str | None:
+    if not entry.kept_in_vault and purged is not None:  # the newest purge (events in seq order)
+        return (
+            f"retention period over: the vault copy was purged on {purged.at:%Y-%m-%d} "
+            f"(media_retention_days {purged.payload.get('retention_days')}, custody seq "
+            f"{purged.seq}); hashes and locators only"
+        )
     if not entry.kept_in_vault:
         return "hash-only retention: no copy was kept; hashes and locators only"
     if entry.may_show_minor and not minors_allowed:
