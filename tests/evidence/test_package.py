@@ -66,6 +66,10 @@ def test_a_package_holds_the_case_and_verifies(
     assert summary.sha256 == hashlib.sha256(summary.path.read_bytes()).hexdigest()
     assert files[f"data/media/{built.sha256}"] == built.image
     assert files[f"data/items/{built.item_id}/raw.json"] == RAW
+    with zipfile.ZipFile(summary.path) as zf:  # media stored as they are, records deflated
+        kinds = {i.filename.split("/", 2)[-1]: i.compress_type for i in zf.infolist()}
+    assert kinds[f"media/{built.sha256}"] == zipfile.ZIP_STORED
+    assert kinds["custody.jsonl"] == zipfile.ZIP_DEFLATED
     item = json.loads(files[f"data/items/{built.item_id}/item.json"])
     assert item["meta"]["date_local"] == "2026-03-08T18:04:05"
     [media] = item["media_records"]

@@ -384,6 +384,19 @@ def test_too_many_entries_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "proofs: 2 entries, over the limit of 1" in problem
 
 
+def test_an_event_before_the_last_anchor_cannot_be_unanchored() -> None:
+    """Anchors leave no gaps: listing events 1..2 as not yet anchored while keeping the anchor
+    of 3..4 means anchor 1 (and the proofs of its events) was left out."""
+    later = _anchor_with(first_seq=3, last_seq=4)
+    raw = json.dumps(_doc(anchors=later, proofs=[], not_yet_anchored=[1, 2, 5])).encode()
+    problems = package_anchors.verify(raw, {1: HEX, 2: HEX, 5: HEX}, []).problems
+    gaps = [p for p in problems if "its anchor was left out" in p]
+    assert [p.split(",")[0] for p in gaps] == [
+        "custody anchors: event seq 1 is listed as not yet anchored",
+        "custody anchors: event seq 2 is listed as not yet anchored",
+    ]
+
+
 def test_the_events_and_the_file_must_agree() -> None:
     """Each event of custody.jsonl is proved or listed; a listed one is in the package and in
     no anchor; a proof names an event of the package."""

@@ -110,13 +110,16 @@ def test_an_upload_time_in_the_future_is_left_out_not_refused_midway(
 ) -> None:
     later = datetime.now(UTC) + timedelta(days=2)  # a sender's clock gone wrong
     with ws.sessions() as s, s.begin():
-        first = s.scalars(select(Item).where(Item.case_id == seeded.case_id).order_by(Item.id))
-        first.first().posted_at = later  # type: ignore[union-attr]
+        for item in s.scalars(select(Item).where(Item.case_id == seeded.case_id)):
+            item.posted_at = later
     result = report_case(ws, seeded.case_id, actor="cs-reviewer")
     assert result.submission is not None and result.submission["state"] == "finished"
     (report,) = fake.reports.values()
     (uploaded,) = report.files.values()
     assert ET.fromstring(uploaded.details or b"").find("uploadedToEspTimestamp") is None
+    # The incident time falls back on when the messages were received.
+    incident = ET.fromstring(result.document).findtext("incidentSummary/incidentDateTime")
+    assert incident is not None and datetime.fromisoformat(incident) < datetime.now(UTC)
 
 
 def test_submission_holds_the_case_for_one_year(

@@ -167,6 +167,7 @@ def _build(sessions: sessionmaker[Session]) -> TransparencyReport:
         _decide(s, dsa, "restrict", "terms", "other", 20)
         _notice(s, "user_report", None)
         _notice(s, "authority_order", None)
+        _notice(s, "authority_order", None, jurisdiction="KR")  # KCSC: not a Member State
         minors = _case(s, "verdict", closed=2)
         own = _decide(s, minors, "remove", "illegal", "minors", 2)
         _appeal(s, minors, own, filed=30, decided=None)
@@ -287,6 +288,9 @@ def test_orders_own_initiative_and_automated_means(sessions: sessionmaker[Sessio
     assert _value(orders, received, "TOTAL", "TOTAL") == 1
     assert _value(orders, received, "TOTAL", "DE") == 1
     assert _value(orders, received, NOT_SPECIFIED_ORDER, "TOTAL") == 1
+    assert not [r for r in orders if r["scope"] == "KR"]
+    additional = sheets["jikimi_additional"]
+    assert _value(additional, "orders_from_authorities_outside_the_eu", None, "KR") == 1
     assert _value(orders, "Number of orders to provide information", "TOTAL", "TOTAL") is None
     illegal, terms = sheets["own_initiative_illegal"], sheets["own_initiative_TC"]
     measures = "Number of measures taken at the provider's own initiative"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.responses import FileResponse
@@ -75,6 +77,13 @@ def test_a_suspected_minor_case_is_for_child_safety_only(
     assert client.get("/v1/cases/999/evidence", headers=bearer(tokens["admin"])).status_code == 404
 
 
+def _serve(response: FileResponse, scope: Any, receive: Any, send: Any) -> None:
+    """Run the ASGI response on its own event loop, in a thread of its own: the browser tests
+    leave a loop running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, response(scope, receive, send)).result()
+
+
 def _download(client: TestClient, service: Service, tokens: dict[str, str]) -> FileResponse:
     built = build_case(client, service, tokens)
     who = Principal(1, "test-investigator", Role.INVESTIGATOR)
@@ -98,7 +107,7 @@ def test_the_temporary_package_is_removed_when_sending_fails(
 
     scope = {"type": "http", "method": "GET", "headers": [], "asgi": {"spec_version": "2.4"}}
     with pytest.raises(OSError, match="went away"):
-        asyncio.run(response(scope, receive, send))
+        _serve(response, scope, receive, send)
     assert not path.parent.exists()
 
 
@@ -120,7 +129,7 @@ def test_the_temporary_package_is_removed_when_the_client_disconnects(
             await asyncio.sleep(3600)  # the client stops reading
 
     scope = {"type": "http", "method": "GET", "headers": [], "asgi": {"spec_version": "2.0"}}
-    asyncio.run(response(scope, receive, send))
+    _serve(response, scope, receive, send)
     assert not path.parent.exists()
 
 

@@ -85,3 +85,26 @@ def test_a_store_that_cannot_be_reached_skips_the_round(
     job = PeriodicJob("job", 60, lambda: ran.append("x") or None)
     assert not run_round(job, Down(sessions), "a", Clock())
     assert ran == []
+
+
+def test_a_round_runs_soon_after_start_then_the_lease_is_only_renewed(
+    sessions: sessionmaker[Session],
+) -> None:
+    leases, clock, ran = Leases(sessions), Clock(), []
+    job = PeriodicJob("daily", 24 * 3600, lambda: ran.append("x") or None, tick_seconds=0.01)
+    stop = threading.Event()
+    thread = threading.Thread(target=run_periodically, args=(job, stop, leases, "a", clock))
+    thread.start()
+    try:
+        for _ in range(3000):
+            if ran:
+                break
+            stop.wait(0.01)
+        assert ran == ["x"]  # not a day after start
+        clock.at += timedelta(seconds=10 * job.lease_seconds)
+        stop.wait(0.2)  # many ticks: the lease renewed at the new time, no second round
+        assert leases.holder("daily", now=clock()) == "a"
+        assert ran == ["x"]
+    finally:
+        stop.set()
+        thread.join(10)

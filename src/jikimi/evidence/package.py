@@ -444,11 +444,19 @@ def _bag(
 
 
 def _zip(bag_dir: Path, out: Path) -> int:
-    """Zip the bag under its top folder (RFC 8493 section 4.4); returns the payload count."""
+    """Zip the bag under its top folder (RFC 8493 section 4.4); returns the payload count.
+    Media are stored as they are: pictures and videos are compressed already (deflating 200 MB
+    of them took 4.8 s for nothing, docs/benchmarks.md); records and reports are deflated."""
     files = sorted(p for p in bag_dir.rglob("*") if p.is_file())
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for path in files:
-            zf.write(path, f"{bag_dir.name}/{path.relative_to(bag_dir).as_posix()}")
+            inside = path.relative_to(bag_dir)
+            stored = inside.parts[:2] == ("data", "media")
+            zf.write(
+                path,
+                f"{bag_dir.name}/{inside.as_posix()}",
+                compress_type=zipfile.ZIP_STORED if stored else None,
+            )
     shutil.rmtree(bag_dir)
     return sum(1 for p in files if p.relative_to(bag_dir).parts[0] == "data")
 

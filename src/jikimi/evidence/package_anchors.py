@@ -206,7 +206,7 @@ def _check_anchor(
 
 def _check_coverage(parsed: _Parsed, recomputed: dict[int, str], checked: Checked) -> None:
     """Every event of custody.jsonl is proved or listed as not yet anchored, and a listed one
-    is in no anchor of the file."""
+    is in no anchor of the file and after the last one (anchors leave no gaps)."""
     proved = {seq for seq, _, _ in parsed.proofs}
     pending = set(parsed.pending)
     ranges = sorted((a.first_seq, a.last_seq, a.id) for a in parsed.anchors.values())
@@ -226,6 +226,14 @@ def _check_coverage(parsed: _Parsed, recomputed: dict[int, str], checked: Checke
             checked.problem(
                 f"custody anchors: event seq {seq} is listed as not yet anchored but custody "
                 f"anchor {ranges[at][2]} covers it"
+            )
+        elif ranges and seq < ranges[-1][1]:
+            # Anchors follow each other without gaps: an event before the last anchor's end
+            # was anchored, and a package that leaves its anchor out hides something.
+            checked.problem(
+                f"custody anchors: event seq {seq} is listed as not yet anchored, but custody "
+                f"anchor {ranges[-1][2]} ends later (seq {ranges[-1][1]}) and anchors leave no "
+                "gaps: its anchor was left out"
             )
     if parsed.pending:
         checked.holds.append(

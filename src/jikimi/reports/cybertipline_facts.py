@@ -88,7 +88,7 @@ def gather_facts(
         for m in media
         if m.record is not None
     )
-    times = [i.posted_at or i.received_at for i in items]
+    times = [_in_the_past(i.posted_at) or i.received_at for i in items]
     incident_at = min(times) if times else case.created_at
     described = (
         "when the earliest message of the case was posted (or received, where the platform "

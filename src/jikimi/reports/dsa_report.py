@@ -67,6 +67,7 @@ DSA_SECTIONS = {
     ADDITIONAL: "Jikimi's figures the template does not ask for",
 }
 TOTAL = "TOTAL"
+OUTSIDE_EU = "not a Member State order (Art. 9): e.g. KCSC; left out of member_states_orders"
 HOURS = " (hours)"  # the template asks for median times without a unit; ours are hours
 NOT_SPECIFIED = "STATEMENT_CATEGORY_NOT_SPECIFIED"
 CATEGORY_DESCRIPTIONS = {  # the template's names for the categories Jikimi's decisions use
@@ -226,16 +227,16 @@ def _category_names() -> list[Field]:
 
 
 def _orders(report: t.TransparencyReport) -> list[Field]:
+    # Member State orders only: another authority's (KCSC's, a US court's) are in
+    # jikimi_additional.
     by_state: Counter[str] = Counter()
     by_category: Counter[str] = Counter()
     for (kind, state, category), count in report.notice_categories.items():
-        if kind == t.ORDER:
+        if kind == t.ORDER and state in v.EU_COUNTRIES:
             by_state[state] += count
             by_category[category] += count
-    times, received = (
-        report.action_times,
-        "Number of orders to act against illegal content received",
-    )
+    times = [x for x in report.action_times if x.jurisdiction in v.EU_COUNTRIES]
+    received = "Number of orders to act against illegal content received"
     rows = [_f(received, by_state.total(), TOTAL, TOTAL)]
     rows += [_f(received, n, TOTAL, s, "jurisdiction as recorded") for s, n in by_state.items()]
     rows += [_f(received, n, c, TOTAL) for c, n in sorted(by_category.items())]
@@ -457,7 +458,14 @@ def _automated(report: t.TransparencyReport) -> list[Field]:
 
 def _additional(report: t.TransparencyReport) -> list[Field]:
     """Jikimi's figures the template does not ask for."""
-    rows = []
+    outside: Counter[str] = Counter()
+    for (kind, state, _), count in report.notice_categories.items():
+        if kind == t.ORDER and state not in v.EU_COUNTRIES:
+            outside[state] += count
+    rows = [
+        _f("orders_from_authorities_outside_the_eu", n, scope=state, note=OUTSIDE_EU)
+        for state, n in sorted(outside.items())
+    ]
     for c in report.clocks:
         rule, note = c.rule or "all", _none(c.cases)
         rows += [

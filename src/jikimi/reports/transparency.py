@@ -548,6 +548,7 @@ class ActionTime:
     origin: str
     category: str  # of its last ruling; NOT_SPECIFIED_NOTICE (or _ORDER) without one
     hours: float  # from its first notice (or its opening) to its closing
+    jurisdiction: str | None = None  # whose clock applied
 
 
 def action_times(session: Session, period: f.Period) -> tuple[ActionTime, ...]:
@@ -558,7 +559,14 @@ def action_times(session: Session, period: f.Period) -> tuple[ActionTime, ...]:
         .subquery()
     )
     rows = session.execute(
-        select(Case.id, Case.origin, Case.created_at, Case.closed_at, first.c.received_at)
+        select(
+            Case.id,
+            Case.origin,
+            Case.created_at,
+            Case.closed_at,
+            first.c.received_at,
+            Case.jurisdiction,
+        )
         .outerjoin(first, first.c.case_id == Case.id)
         .where(Case.due_at.is_not(None), *_within(Case.closed_at, period))
     ).all()
@@ -568,8 +576,9 @@ def action_times(session: Session, period: f.Period) -> tuple[ActionTime, ...]:
             origin,
             ruled.get(case_id, NOT_SPECIFIED_ORDER if origin == ORDER else NOT_SPECIFIED_NOTICE),
             max(0.0, _hours_between(start, closed_at)),
+            jurisdiction,
         )
-        for case_id, origin, created_at, closed_at, received_at in rows
+        for case_id, origin, created_at, closed_at, received_at, jurisdiction in rows
         for start in [_aware(received_at) or created_at]
     )
 
