@@ -3,10 +3,11 @@ by one server process at a time.
 
 Every tick (a minute, or the period if shorter) each process claims or renews the job's lease
 (:mod:`jikimi.store.leases`); the one that holds it runs a round when one is due: soon after it
-starts or takes the job over, then every period. A lease lasts three ticks, so when its holder
-dies another process takes the job over within that, and a restart does not put a daily job
-off by a day. A failing round (a time-stamp authority down, the database busy) is logged and
-tried again next period; it never ends the loop.
+starts or takes the job over, then every period. A lease lasts three ticks and ten minutes
+(what a round may take), so when its holder dies another process takes the job over within
+that, and a restart does not put a daily job off by a day. A failing round (a time-stamp
+authority down, the database busy) is logged and tried again next period; it never ends the
+loop.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ __all__ = ["PeriodicJob", "run_periodically", "run_round"]
 
 log = logging.getLogger("jikimi.periodic")
 
+ROUND_SECONDS = 600.0  # what one round may take: a purge of many blobs, slow time-stamp servers
+
 
 @dataclass(frozen=True)
 class PeriodicJob:
@@ -39,8 +42,9 @@ class PeriodicJob:
 
     @property
     def lease_seconds(self) -> float:
-        """Three ticks: a holder that died is replaced within that."""
-        return 3 * self.every
+        """Three ticks and the time a round may take (the lease is not renewed during one): a
+        holder that died is replaced within that."""
+        return 3 * self.every + ROUND_SECONDS
 
 
 def run_round(
