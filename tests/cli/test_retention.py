@@ -11,7 +11,7 @@ from tests.cli.conftest import Runner
 from tests.evidence.package_case import BuiltCase, build_case
 
 from jikimi.store.db import write_session
-from jikimi.store.models import MediaRecord, PreservationHold
+from jikimi.store.models import Case, MediaRecord, PreservationHold
 from jikimi.web.service import Service
 
 
@@ -29,13 +29,16 @@ def built(
     cli: Runner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> BuiltCase:
-    """A decided case with kept media last seen 40 days ago, in the service's workspace, which
-    the CLI then opens (same home, same store)."""
+    """A case decided 200 days ago (past its appeal window) with kept media last seen 40 days
+    ago, in the service's workspace, which the CLI then opens (same home, same store)."""
     built = build_case(client, service, tokens)
     with write_session(service.ws.sessions) as s:
         row = s.get(MediaRecord, built.sha256)
         assert row is not None
         row.last_seen = datetime.now(UTC) - timedelta(days=40)
+        case = s.get(Case, built.case_id)
+        assert case is not None
+        case.closed_at = datetime.now(UTC) - timedelta(days=200)
     monkeypatch.setenv("JIKIMI_DATABASE_URL", database_url)
     return built
 
@@ -104,3 +107,20 @@ def test_a_missing_file_is_printed_as_a_problem(
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_days_below_one_is_bad_usage(built: BuiltCase, cli: Runner) -> None:
     assert cli("retention", "purge", "--days", "0").code == 2
+
+
+def test_a_case_open_to_appeal_is_given_as_the_reason(
+    built: BuiltCase, cli: Runner, service: Service
+) -> None:
+    closed = datetime.now(UTC) - timedelta(days=3)
+    with write_session(service.ws.sessions) as s:
+        case = s.get(Case, built.case_id)
+        assert case is not None
+        case.closed_at = closed
+
+    done = cli("retention", "purge", "--days", "30")
+
+    assert done.code == 0, done.err
+    assert f"case {built.case_id} closed on {closed:%Y-%m-%d}, open to appeal until " in done.out
+    assert "purged 0, kept 1 still needed" in done.out
+    assert service.ws.vault.has(built.sha256)

@@ -38,6 +38,7 @@ __all__ = [
     "APPEAL_PAGE",
     "LANGUAGES",
     "Message",
+    "add_months",
     "appeal_outcome_message",
     "appeal_page",
     "appeal_path",
@@ -217,7 +218,7 @@ def _appeal(
     lang: Language, case_id: int, receipt: str, decided_at: datetime, appeal_url: str | None
 ) -> list[str]:
     t = TEXTS[lang]
-    until = _day(_add_months(_utc(decided_at).date(), APPEAL_MONTHS), lang)
+    until = _day(add_months(_utc(decided_at).date(), APPEAL_MONTHS), lang)
     example = json.dumps(
         {"receipt": receipt, "reasons": t["appeal_reasons_placeholder"]}, ensure_ascii=False
     )
@@ -283,7 +284,7 @@ def uploader_statement_text(statement: Mapping[str, Any], *, language: str = "en
         t["statement_date"].format(date=_day(applied, lang)),
         t["statement_reference"].format(puid=statement["puid"]),
     ]
-    until = _day(_add_months(applied, APPEAL_MONTHS), lang)
+    until = _day(add_months(applied, APPEAL_MONTHS), lang)
     redress = (
         t["statement_redress_heading"]
         + "\n"
@@ -364,7 +365,7 @@ def _day(day: date, lang: Language) -> str:
     )
 
 
-def _add_months(day: date, months: int) -> date:
+def add_months(day: date, months: int) -> date:
     """The same day ``months`` later, or the month's last day when it is shorter (31 August
     plus six months is 28 or 29 February)."""
     index = day.month - 1 + months

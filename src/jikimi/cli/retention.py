@@ -1,5 +1,5 @@
 """``jikimi retention purge``: delete kept media whose retention period is over, except what open
-cases and preservation holds still need; every deletion a custody event."""
+cases, cases still open to appeal and preservation holds need; every deletion a custody event."""
 
 from __future__ import annotations
 
@@ -16,11 +16,6 @@ EXIT_USAGE = 2
 
 def _print(report: PurgeReport) -> None:
     would = "would purge" if report.dry_run else "purged"
-    for orphan in report.orphans:
-        typer.echo(
-            f"{'would remove' if report.dry_run else 'removed'} left-over file {orphan.sha256} "
-            f"(purge at custody seq {orphan.purge_seq} was interrupted)"
-        )
     for blob in report.purged:
         missing = "; the vault file was already missing" if blob.file_missing else ""
         seq = f", custody seq {blob.custody_seq}" if blob.custody_seq is not None else ""
@@ -55,9 +50,10 @@ def build() -> typer.Typer:
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """Purge the vault copies of media last seen more than the retention period ago,
-        unless a case that is not closed, a preservation hold or a CyberTipline report under
-        way still needs them; each purge is the custody event media.purged. Prints what was
-        purged, what was kept and why, and problems (a kept record without its file)."""
+        unless a case that is not closed or still open to appeal, a preservation hold or a
+        CyberTipline report under way still needs them; each purge is the custody event
+        media.purged. Prints what was purged, what was kept and why, and problems (a kept
+        record without its file, a file that could not be deleted)."""
         with Workspace.open() as ws:
             retention = days if days is not None else ws.settings.media_retention_days
             if retention is None:

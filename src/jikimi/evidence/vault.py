@@ -109,8 +109,8 @@ class Vault:
 
     def delete(self, sha256: str) -> bool:
         """Remove the blob; ``False`` if there was none. The empty ``ab/cd`` folders stay
-        (``put_file`` would make them again). Callers record the deletion first: see
-        :mod:`jikimi.evidence.retention`."""
+        (``put_file`` would make them again). The retention purge deletes inside the
+        transaction that records the deletion: see :mod:`jikimi.evidence.retention`."""
         try:
             self.path_of(sha256).unlink()
         except FileNotFoundError:

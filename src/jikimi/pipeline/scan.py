@@ -260,8 +260,9 @@ class Scanner:
             self.ws.persons.keep_face_templates(media.sha256 or "", faces, session=session)
 
         kept = False
+        vault, sha = self.ws.vault, media.sha256
         if self.options.keep_media and media.error is None:
-            kept = self.ws.vault.put_file(path, media.sha256) or self.ws.vault.has(media.sha256)
+            kept = vault.put_file(path, sha) or vault.has(sha)
         self.ws.media.record(
             media,
             source_path=str(path),
@@ -275,6 +276,7 @@ class Scanner:
             plan=outcome.plan,
             steps=steps,
             also=keep_face_templates if keep_faces else None,
+            still_kept=lambda: vault.has(sha) or vault.put_file(path, sha),
         )
         return result
 

@@ -43,6 +43,7 @@ class MediaStore:
         plan: list[str] | None = None,
         steps: list[dict[str, Any]] | None = None,
         also: Callable[[Session], None] | None = None,
+        still_kept: Callable[[], bool] | None = None,
     ) -> None:
         """Record one hashed file in one transaction: the media row (created, or its
         ``last_seen`` moved on), a sighting, the matches not recorded before, and a custody
@@ -51,12 +52,19 @@ class MediaStore:
         (it stays marked). ``findings`` (detection signals by name, JSON) are merged into the
         media's; ``plan`` and ``steps`` (what the cascade ran) go with the sighting. ``also``
         runs in the same transaction, after the media row exists (e.g. keeping face
-        templates of flagged media)."""
+        templates of flagged media). ``still_kept``, with ``kept_in_vault``, runs once the
+        media row is locked: it checks that the vault still holds the copy and writes it again
+        when a retention purge deleted it since the caller looked (the caller's
+        ``vault.has(sha) or vault.put_file(path, sha)``); false records the media as not kept
+        (see :mod:`jikimi.evidence.retention`)."""
         if media.sha256 is None:
             raise ValueError("media without a sha256: use record_failure")
         now = utcnow()
         with write_session(self._sessions) as session:
-            row = session.get(MediaRecord, media.sha256)
+            # Locked (FOR UPDATE; SQLite: BEGIN IMMEDIATE) against a purge of its vault copy.
+            row = session.get(MediaRecord, media.sha256, with_for_update=True)
+            if kept_in_vault and still_kept is not None and row is not None:
+                kept_in_vault = still_kept()
             if row is None:
                 row = MediaRecord(
                     sha256=media.sha256, first_seen=now, last_seen=now, kept_in_vault=False

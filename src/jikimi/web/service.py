@@ -249,13 +249,12 @@ class Service:
             )
             for problem in report.problems:
                 log.warning("retention purge: %s", problem)
-            if not (report.purged or report.orphans):
+            if not report.purged:
                 return None
             more = "; more are due, next round goes on" if report.limited else ""
             return (
                 f"{len(report.purged)} kept media purged past {days} days, "
-                f"{len(report.orphans)} left-over files removed, {len(report.kept)} kept for "
-                f"cases{more}"
+                f"{len(report.kept)} kept for cases{more}"
             )
 
         return PeriodicJob(PURGE_JOB, self.options.purge_seconds, purge)
@@ -559,10 +558,9 @@ class Service:
             return MediaLink(None, upload.filename, media.error)
         md5 = media.signals.get("md5")
         kept = False
+        vault, sha = self.ws.vault, media.sha256
         if self.ws.settings.keep_media and media.error is None:
-            kept = self.ws.vault.put_file(upload.path, media.sha256) or self.ws.vault.has(
-                media.sha256
-            )
+            kept = vault.put_file(upload.path, sha) or vault.has(sha)
         self.ws.media.record(
             media,
             source_path=f"upload:{upload.filename or ''}",
@@ -575,6 +573,7 @@ class Service:
             findings=result.findings_json(),
             plan=result.plan,
             steps=[s.as_dict() for s in result.steps],
+            still_kept=lambda: vault.has(sha) or vault.put_file(upload.path, sha),
         )
         return MediaLink(media.sha256, upload.filename, media.error, md5=md5.value if md5 else None)
 
