@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
 
 from jikimi.cases.notices import NOTICE_KINDS
@@ -51,6 +51,7 @@ __all__ = [
     "QueueLoad",
     "TimeToDecision",
     "decision_sources",
+    "first_notices",
     "matches_by_bank",
     "notices_by_day",
     "open_cases_by_queue",
@@ -212,15 +213,20 @@ def _hours(delta: timedelta) -> float:
     return delta.total_seconds() / 3600
 
 
-def time_to_decision(session: Session, period: Period) -> TimeToDecision:
-    """Cases with a clock closed in the period. The clock runs from the case's first notice
-    (its receipt), or from its opening when no notice is recorded."""
-    first = (
+def first_notices() -> Subquery:
+    """Each case's first notice receipt (``case_id``, ``received_at``): where its clock starts."""
+    return (
         select(Notice.case_id, func.min(Notice.received_at).label("received_at"))
         .where(Notice.case_id.is_not(None))
         .group_by(Notice.case_id)
         .subquery()
     )
+
+
+def time_to_decision(session: Session, period: Period) -> TimeToDecision:
+    """Cases with a clock closed in the period. The clock runs from the case's first notice
+    (its receipt), or from its opening when no notice is recorded."""
+    first = first_notices()
     rows = session.execute(
         select(
             Case.created_at,

@@ -552,12 +552,7 @@ class ActionTime:
 
 
 def action_times(session: Session, period: f.Period) -> tuple[ActionTime, ...]:
-    first = (
-        select(Notice.case_id, func.min(Notice.received_at).label("received_at"))
-        .where(Notice.case_id.is_not(None))
-        .group_by(Notice.case_id)
-        .subquery()
-    )
+    first = f.first_notices()
     rows = session.execute(
         select(
             Case.id,
