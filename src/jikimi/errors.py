@@ -321,6 +321,11 @@ class ReportError(JikimiError):
     """A report to an outside body (a regulator, NCMEC, KCSC) could not be built or sent."""
 
 
+class FontNotFound(EvidenceError, ReportError):
+    """No TrueType font with Hangul for a PDF (the evidence report, the KCSC package); the
+    message says what to install or set."""
+
+
 class ReportInvalid(ReportError):
     """Local checks refused the report before anything was sent; ``problems`` lists each."""
 

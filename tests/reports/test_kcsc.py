@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from jikimi.errors import CaseNotFound, ReportError
+from jikimi.evidence.report_doc import find_font
 from jikimi.reports.kcsc import (
     CSV_COLUMNS,
     ContentRow,
     NoticeRef,
     TakedownPackage,
     TimelineEntry,
-    find_korean_font,
     load_package,
     package_csv,
     package_pdf,
@@ -113,7 +113,7 @@ def _pdf_text_codepoints(pdf: bytes) -> set[int]:
 
 
 def test_pdf_embeds_the_font_and_carries_hangul() -> None:
-    pdf = package_pdf(package(), find_korean_font())
+    pdf = package_pdf(package(), find_font())
     assert pdf.startswith(b"%PDF-")
     assert b"/FontFile2" in pdf and b"NanumGothic" in pdf
     assert pdf.rstrip().endswith(b"%%EOF")
@@ -123,11 +123,12 @@ def test_pdf_embeds_the_font_and_carries_hangul() -> None:
 
 
 def test_no_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("jikimi.reports.kcsc.FONT_CANDIDATES", (tmp_path / "none.ttf",))
+    monkeypatch.setattr("jikimi.evidence.report_doc.FONT_FILES", (tmp_path / "none.ttf",))
+    monkeypatch.setattr("jikimi.evidence.report_doc.shutil.which", lambda _: None)
     with pytest.raises(ReportError, match="fonts-nanum"):
-        find_korean_font()
+        find_font()
     with pytest.raises(ReportError, match="korean_font"):
-        find_korean_font(tmp_path / "missing.ttf")
+        find_font(tmp_path / "missing.ttf")
 
 
 # -- from the store ---------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from jikimi.evidence.case_uco import PackageFile, Performed, build_manifest
 from jikimi.evidence.custody import CustodyEvent
 from jikimi.evidence.package_records import CaseRecords, MediaEntry, iso, read_case
 from jikimi.evidence.package_report import build_report
-from jikimi.evidence.report_doc import render_html, render_pdf
+from jikimi.evidence.report_doc import find_font, render_html, render_pdf
 from jikimi.evidence.retention import PURGED
 
 EXPORTED = "evidence.exported"
@@ -208,7 +208,7 @@ def _fill(
         anchored=(anchored.proved, len(anchored.not_anchored)),
     )
     writer.add(REPORT_HTML, render_html(doc), "report-html")
-    writer.add(REPORT_PDF, render_pdf(doc), "report-pdf")
+    writer.add(REPORT_PDF, render_pdf(doc, font=find_font(ws.settings.korean_font)), "report-pdf")
     manifest = build_manifest(
         case_id=records.case["id"],
         operator=ws.settings.operator,

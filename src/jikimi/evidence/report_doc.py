@@ -18,17 +18,18 @@ from typing import TYPE_CHECKING
 
 from jinja2 import Environment
 
-from jikimi.errors import EvidenceError
+from jikimi.errors import FontNotFound
 
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-FONT_NAME = "NanumGothic.ttf"
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/nanum"),
-    Path("/usr/share/fonts/nanum"),
-    Path("/usr/local/share/fonts"),
-    Path.home() / ".local/share/fonts",
+# Where Debian's fonts-nanum puts its fonts, and where fonts are put by hand.
+FONT_FILES = (
+    Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf"),
+    Path("/usr/share/fonts/nanum/NanumGothic.ttf"),
+    Path("/usr/share/fonts/truetype/nanum/NanumBarunGothic.ttf"),
+    Path("/usr/local/share/fonts/NanumGothic.ttf"),
+    Path.home() / ".local/share/fonts/NanumGothic.ttf",
 )
 
 
@@ -73,12 +74,17 @@ def render_html(doc: ReportDoc) -> bytes:
     return _HTML.render(doc=doc).encode("utf-8")
 
 
-def find_font() -> Path:
-    """NanumGothic, from the usual font folders or fontconfig; :class:`EvidenceError` naming
-    what to install when it is nowhere."""
-    for folder in FONT_DIRS:
-        if (folder / FONT_NAME).is_file():
-            return folder / FONT_NAME
+def find_font(configured: Path | None = None) -> Path:
+    """The TrueType font with Hangul the PDFs embed (the evidence report, the KCSC package):
+    ``configured`` (the korean_font setting), else NanumGothic from the usual folders or
+    fontconfig; :class:`FontNotFound` naming what to install or set."""
+    if configured is not None:
+        if configured.is_file():
+            return configured
+        raise FontNotFound(f"korean_font {configured} is not a file; point it at a .ttf font")
+    for path in FONT_FILES:
+        if path.is_file():
+            return path
     fc_match = shutil.which("fc-match")
     if fc_match:
         found = subprocess.run(
@@ -88,11 +94,12 @@ def find_font() -> Path:
             check=False,
             timeout=10,
         ).stdout.strip()
-        if found.endswith(FONT_NAME) and Path(found).is_file():
+        if found.endswith("NanumGothic.ttf") and Path(found).is_file():
             return Path(found)
-    raise EvidenceError(
-        f"the PDF report needs the Korean font {FONT_NAME}, which is not installed; install "
-        "Debian's fonts-nanum (apt-get install fonts-nanum, as scripts/setup.sh does)"
+    raise FontNotFound(
+        "no TrueType font with Hangul found for the PDF: install Debian's fonts-nanum "
+        "(apt-get install fonts-nanum, as scripts/setup.sh does) or set korean_font to a .ttf "
+        "file"
     )
 
 

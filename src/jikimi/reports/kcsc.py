@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jikimi import __version__
 from jikimi.errors import CaseNotFound, ReportError
 from jikimi.evidence.custody import CustodyLog
-from jikimi.evidence.report_doc import new_pdf
+from jikimi.evidence.report_doc import find_font, new_pdf
 from jikimi.store.db import write_session
 from jikimi.store.models import (
     Case,
@@ -57,7 +57,6 @@ __all__ = [
     "TimelineEntry",
     "build_files",
     "case_access",
-    "find_korean_font",
     "load_package",
     "package_csv",
     "package_pdf",
@@ -68,12 +67,6 @@ KST = timezone(timedelta(hours=9), "KST")
 KIND = "kcsc_takedown"
 EVENT = "report.kcsc.built"
 REMOVAL_ACTIONS = ("delete_message", "remove_item")
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf"),
-    Path("/usr/share/fonts/nanum/NanumGothic.ttf"),
-    Path("/usr/share/fonts/truetype/nanum/NanumBarunGothic.ttf"),
-    Path("/usr/local/share/fonts/NanumGothic.ttf"),
-)
 CSV_COLUMNS = (
     "번호",
     "게시물 URL/위치",
@@ -175,21 +168,6 @@ def package_csv(package: TakedownPackage) -> bytes:
 
 
 # -- PDF --------------------------------------------------------------------------------------
-
-
-def find_korean_font(configured: Path | None = None) -> Path:
-    """The TrueType font with Hangul to embed: ``configured``, else Debian's fonts-nanum."""
-    if configured is not None:
-        if configured.is_file():
-            return configured
-        raise ReportError(f"korean_font {configured} is not a file; point it at a .ttf font")
-    for path in FONT_CANDIDATES:
-        if path.is_file():
-            return path
-    raise ReportError(
-        "no TrueType font with Hangul found for the PDF: install Debian's fonts-nanum "
-        "(apt-get install fonts-nanum) or set korean_font to a .ttf file"
-    )
 
 
 def package_pdf(package: TakedownPackage, font: Path) -> bytes:
@@ -486,7 +464,7 @@ def build_files(
         if name == "csv":
             files["csv"] = package_csv(package)
         elif name == "pdf":
-            files["pdf"] = package_pdf(package, find_korean_font(ws.settings.korean_font))
+            files["pdf"] = package_pdf(package, find_font(ws.settings.korean_font))
         else:
             raise ReportError(f"format {name!r}: the package comes as csv or pdf")
     record_package(ws.sessions, ws.custody, case_id, files, actor=actor, tool_version=__version__)
